@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Two builds of the same sources:
+// - ordinary Swift (`swift build`, `swift test`): what the tests exercise;
+// - BUSTD_EMBEDDED=1: the release daemon in Embedded Swift, linked statically.
+//   Only Embedded Swift reaches the footprint of the C daemons (see the
+//   README's footprint table), so the daemon and Shared avoid Foundation,
+//   Codable and existentials, and reach libc through CBustd.
+let embedded = Context.environment["BUSTD_EMBEDDED"] == "1"
+let embeddedLibDir = Context.environment["BUSTD_EMBEDDED_LIB"]
+    ?? "/opt/swift/usr/lib/swift/embedded/x86_64-unknown-linux-gnu"
+
+let daemonSwiftSettings: [SwiftSetting] = embedded
+    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    : []
+let daemonLinkerSettings: [LinkerSetting] = embedded
+    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm",
+                     "-Xclang-linker", "-static"])]
+    : []
+
+let package = Package(
+    name: "bustd",
+    products: [
+        .executable(name: "bustd", targets: ["bustd"]),
+        .executable(name: "bustd-notify", targets: ["bustd-notify"]),
+    ],
+    targets: [
+        .target(name: "CBustd"),
+        .target(name: "Shared", dependencies: ["CBustd"], swiftSettings: daemonSwiftSettings),
+        .executableTarget(
+            name: "bustd",
+            dependencies: ["CBustd", "Shared"],
+            swiftSettings: daemonSwiftSettings,
+            linkerSettings: daemonLinkerSettings),
+        .executableTarget(name: "bustd-notify", dependencies: ["Shared"]),
+        .testTarget(name: "bustdTests", dependencies: ["bustd", "Shared", "CBustd"]),
+    ]
+)

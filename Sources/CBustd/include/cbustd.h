@@ -1,0 +1,77 @@
+// Thin C layer under bustd: the libc headers Swift needs (Embedded Swift has
+// no Glibc module), and wrappers for what Swift cannot call directly:
+// variadic functions (open, syscall, syslog), errno, and kernel calls that
+// glibc 2.36 does not declare by default (pidfd_*, process_mrelease).
+#pragma once
+#define _GNU_SOURCE 1
+#include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <poll.h>
+#include <time.h>
+#include <dirent.h>
+#include <syslog.h>
+#include <fnmatch.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/mman.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+// argv, captured by a constructor: Embedded Swift has no CommandLine.
+int bustd_argc(void);
+const char *bustd_arg(int index);
+
+int bustd_errno(void);
+void bustd_set_errno(int value);
+const char *bustd_strerror(int error);
+
+int bustd_open(const char *path, int flags, unsigned mode);
+int bustd_openat(int dirfd, const char *path, int flags);
+
+// Reads all of DIRFD/PID/NAME (or DIRFD/NAME when pid < 0) into buf.
+// Returns the byte count (the file is cut at len), or -1 with errno set.
+ssize_t bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, size_t len);
+// readlink of DIRFD/PID/NAME, NUL-terminated; -1 with errno on failure.
+ssize_t bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t len);
+// Owner uid of DIRFD/PID (the process's real uid as /proc shows it), or -1.
+long long bustd_proc_owner(int dirfd, int pid);
+
+// Directory walking: the next entry whose name is a positive decimal number
+// (a pid), or -1 at the end. Other entries are skipped.
+int bustd_next_pid(DIR *dir);
+// The next subdirectory name of dir (not . or ..), or NULL at the end.
+const char *bustd_next_subdir(DIR *dir);
+
+// kill(2) under a name that Killer.kill does not shadow.
+int bustd_kill(int pid, int sig);
+int bustd_pidfd_open(int pid);
+int bustd_pidfd_send_signal(int pidfd, int sig);
+int bustd_process_mrelease(int pidfd);
+
+// Stop signals (TERM, INT) set a flag and interrupt blocking calls
+// (no SA_RESTART); SIGPIPE is ignored.
+void bustd_install_signal_handlers(void);
+int bustd_stop_requested(void);
+
+void bustd_syslog(int priority, const char *message);
+
+// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.
+// Returns 1 when sent, 0 when no socket is set, -1 on error.
+int bustd_sd_notify(const char *state);
+
+// POSIX extended regex, kept opaque: regex.h clashes with the Glibc module
+// that ordinary Swift builds import. NULL on error, with the message in err.
+void *bustd_regex_compile(const char *pattern, char *err, size_t errlen);
+int bustd_regex_matches(const void *regex, const char *text);
+void bustd_regex_free(void *regex);
+
+int64_t bustd_monotonic_ms(void);
+int64_t bustd_realtime_ms(void);

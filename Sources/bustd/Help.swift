@@ -1,0 +1,72 @@
+let helpText = """
+Usage: bustd [OPTIONS]
+
+bustd is an early out-of-memory killer. It watches available memory, swap
+and memory pressure (PSI) and, before the kernel's OOM killer would fire and
+while the system still responds, kills the process that uses the most memory.
+
+Rules (either one fires):
+  low memory   available memory <= --min-available AND free swap <= --min-swap
+               (no swap counts as empty swap). SIGTERM at the first
+               percentages, SIGKILL at the second (default: half the first).
+  pressure     memory PSI (--psi-metric, avg10) >= --psi for --psi-duration
+               seconds while available memory is at or below twice
+               --min-available. The gate stops page-cache churn on a machine
+               with plenty of memory from killing anything. Sends SIGTERM.
+
+Victim: the highest oom_score (--prefer/--avoid add or subtract 300), ties to
+the larger RSS. Never: bustd itself, pid 1, kernel threads, zombies,
+processes with oom_score_adj -1000, and the never-kill list (-u). SIGTERM,
+then SIGKILL after --grace seconds, or at once if memory reaches the SIGKILL
+threshold. After a kill bustd waits --cooldown seconds and measures again
+before it may choose another victim.
+
+Options:
+  -m, --min-available PCT[,KILL_PCT]
+                         Available memory thresholds in percent of total RAM
+                         (default 10,5). PCT 0..100; KILL_PCT <= PCT.
+  -s, --min-swap PCT[,KILL_PCT]
+                         Free swap thresholds in percent of total swap
+                         (default 10,5).
+  -p, --psi CUTOFF       Memory pressure cutoff, percent of time stalled in
+                         the last 10 s, above 0 and at most 100 (default 25).
+      --psi-metric some|full
+                         "some": at least one task stalled; "full": all
+                         non-idle tasks stalled (default some).
+      --psi-duration SECONDS
+                         How long the pressure must last (default 5).
+      --grace SECONDS    Time between SIGTERM and SIGKILL (default 2).
+      --cooldown SECONDS Wait after a kill before another victim may be
+                         chosen (default 1).
+  -u, --unkillables GLOB[|GLOB...]
+                         Never kill processes whose name or executable path
+                         matches a shell glob. Adds to the built-in list:
+                         \(defaultUnkillables)
+      --prefer REGEX     Prefer processes whose name matches this POSIX
+                         extended regular expression.
+      --avoid REGEX      Avoid processes whose name matches.
+      --ignore-root-user Never kill processes owned by root.
+  -g, --kill-pgroup      Signal the victim's whole process group (never
+                         group 0 or 1, never bustd's own group).
+      --scope DIR        Only processes in this cgroup v2 directory (and its
+                         children) are candidates; its memory.current,
+                         memory.max and memory.pressure are used if present.
+      --dry-run          Decide and log everything, signal nothing. Works
+                         without root.
+  -n, --no-daemon        Stay in the foreground (for systemd and terminals).
+      --pidfile PATH     Pid file, locked while bustd runs (default
+                         /run/bustd.pid when killing; none in a dry run).
+  -V, --verbose          Also log every scan and pressure change.
+      --version          Print the version and exit.
+  -h, --help             Print this help and exit.
+
+Logging: syslog when daemonized; standard error with journald priority
+prefixes under systemd; plain lines on a terminal.
+
+Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error, 2 on a usage
+error.
+
+Examples:
+  bustd -n --dry-run -V          watch the whole system, kill nothing
+  bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
+"""

@@ -1,0 +1,86 @@
+import CBustd
+import Shared
+
+/// Severity, numbered as syslog(3) and journald number them.
+enum LogLevel: Int32 {
+    case error = 3
+    case warning = 4
+    case notice = 5
+    case info = 6
+    case debug = 7
+}
+
+/// Where log lines go: syslog when daemonized, stderr with `<N>` priority
+/// prefixes under systemd (journald reads them), plain lines on a terminal.
+enum LogSink {
+    case terminal
+    case journal
+    case syslog
+}
+
+enum Log {
+    nonisolated(unsafe) static var sink: LogSink = .terminal
+    nonisolated(unsafe) static var verbose = false
+
+    /// Picks the sink: syslog for a daemon, journal when stderr is
+    /// journald's stream (systemd sets JOURNAL_STREAM), else the terminal.
+    static func configure(daemonized: Bool, verbose: Bool) {
+        Log.verbose = verbose
+        if daemonized {
+            openlog("bustd", LOG_PID | LOG_NDELAY, LOG_DAEMON)
+            sink = .syslog
+        } else if let stream = getenv("JOURNAL_STREAM"), stream.pointee != 0 {
+            sink = .journal
+        } else {
+            sink = .terminal
+        }
+    }
+
+    static func error(_ message: String) { write(.error, message) }
+    static func warning(_ message: String) { write(.warning, message) }
+    static func notice(_ message: String) { write(.notice, message) }
+    static func info(_ message: String) { write(.info, message) }
+    static func debug(_ message: String) { if verbose { write(.debug, message) } }
+
+    static func write(_ level: LogLevel, _ message: String) {
+        switch sink {
+        case .syslog:
+            bustd_syslog(level.rawValue, message)
+        case .journal:
+            writeStandardError("<\(level.rawValue)>" + message + "\n")
+        case .terminal:
+            let prefix: String
+            switch level {
+            case .error: prefix = "bustd: error: "
+            case .warning: prefix = "bustd: warning: "
+            default: prefix = "bustd: "
+            }
+            writeStandardError(prefix + message + "\n")
+        }
+    }
+}
+
+/// Writes the whole string to fd 2, retrying short writes.
+func writeStandardError(_ text: String) {
+    writeAll(2, text)
+}
+
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if written < 0 {
+                if bustd_errno() == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
+}
+
+/// errno as text: "No such file or directory".
+func errorText(_ error: Int32) -> String {
+    String(cString: bustd_strerror(error))
+}

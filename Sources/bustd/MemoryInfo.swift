@@ -1,0 +1,114 @@
+import CBustd
+import Shared
+
+/// The /proc/meminfo fields bustd decides on, in KiB.
+struct MemoryInfo: Equatable {
+    var totalKiB: Int64
+    var availableKiB: Int64
+    var swapTotalKiB: Int64
+    var swapFreeKiB: Int64
+}
+
+/// Parses /proc/meminfo. MemTotal and MemAvailable are required (Linux 3.14
+/// or later); missing swap lines mean no swap. Unknown lines are ignored.
+func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
+    var total: Int64?
+    var available: Int64?
+    var swapTotal: Int64 = 0
+    var swapFree: Int64 = 0
+    var lineStart = 0
+    while lineStart < bytes.count {
+        var lineEnd = lineStart
+        while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+        let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let key = line[0..<colon]
+            let value = parseLeadingInteger(line[(colon + 1)...]).map { Int64($0) }
+            if key.elementsEqual("MemTotal".utf8) { total = value }
+            else if key.elementsEqual("MemAvailable".utf8) { available = value }
+            else if key.elementsEqual("SwapTotal".utf8) { swapTotal = value ?? 0 }
+            else if key.elementsEqual("SwapFree".utf8) { swapFree = value ?? 0 }
+        }
+        lineStart = lineEnd + 1
+    }
+    guard let total, let available, total > 0 else { return nil }
+    return MemoryInfo(totalKiB: total, availableKiB: available,
+                      swapTotalKiB: swapTotal, swapFreeKiB: min(swapFree, swapTotal))
+}
+
+/// Keeps /proc/meminfo open and re-reads it with one pread(2) per sample.
+final class MemoryInfoReader {
+    private let fd: Int32
+    private let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 8192)
+
+    init?(path: String = "/proc/meminfo") {
+        fd = bustd_open(path, O_RDONLY, 0)
+        guard fd >= 0 else { buffer.deallocate(); return nil }
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    func read() -> MemoryInfo? {
+        let count = pread(fd, buffer.baseAddress, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return parseMemoryInfo(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    }
+}
+
+/// sysinfo(2): one syscall, no parsing. Its free RAM is MemFree (page cache
+/// not counted), a lower bound of MemAvailable: if it alone is above every
+/// threshold, memory is not low and /proc/meminfo need not be read.
+struct QuickMemoryLook {
+    var totalRAMBytes: UInt64
+    var freeRAMBytes: UInt64
+    var totalSwapBytes: UInt64
+    var freeSwapBytes: UInt64
+
+    static func take() -> QuickMemoryLook? {
+        var info = sysinfo()
+        guard sysinfo(&info) == 0 else { return nil }
+        // Multiply by mem_unit before any division (it is the page size on
+        // some 32-bit kernels).
+        let unit = UInt64(max(info.mem_unit, 1))
+        return QuickMemoryLook(totalRAMBytes: UInt64(info.totalram) &* unit,
+                               freeRAMBytes: UInt64(info.freeram) &* unit,
+                               totalSwapBytes: UInt64(info.totalswap) &* unit,
+                               freeSwapBytes: UInt64(info.freeswap) &* unit)
+    }
+
+    var freePercent: Int { percentHundredths(freeRAMBytes, of: totalRAMBytes) }
+}
+
+/// What the rules look at: percentages in hundredths, sizes in KiB.
+struct MemoryStatus: Equatable {
+    var totalKiB: Int64
+    var availableKiB: Int64
+    var swapTotalKiB: Int64
+    var swapFreeKiB: Int64
+
+    init(totalKiB: Int64, availableKiB: Int64, swapTotalKiB: Int64, swapFreeKiB: Int64) {
+        self.totalKiB = totalKiB
+        self.availableKiB = max(0, availableKiB)
+        self.swapTotalKiB = swapTotalKiB
+        self.swapFreeKiB = max(0, swapFreeKiB)
+    }
+
+    init(_ info: MemoryInfo) {
+        self.init(totalKiB: info.totalKiB, availableKiB: info.availableKiB,
+                  swapTotalKiB: info.swapTotalKiB, swapFreeKiB: info.swapFreeKiB)
+    }
+
+    var availablePercent: Int { percentHundredths(UInt64(availableKiB), of: UInt64(max(totalKiB, 0))) }
+    /// No swap at all counts as empty swap (0 %), so the memory rule can
+    /// act on machines without swap.
+    var swapFreePercent: Int { percentHundredths(UInt64(swapFreeKiB), of: UInt64(max(swapTotalKiB, 0))) }
+
+    /// "available 4.2% (1.3 GiB of 31.2 GiB), swap free 0% (none)"
+    var summary: String {
+        let swap = swapTotalKiB == 0 ? "none" : "\(formatKiB(swapFreeKiB)) of \(formatKiB(swapTotalKiB))"
+        return "available \(formatHundredths(availablePercent))% (\(formatKiB(availableKiB)) of \(formatKiB(totalKiB))), swap free \(formatHundredths(swapFreePercent))% (\(swap))"
+    }
+}

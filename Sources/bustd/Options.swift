@@ -1,0 +1,203 @@
+// The command line, parsed by hand: swift-argument-parser needs Foundation
+// and Codable, which the Embedded release build (the footprint goal) lacks.
+import Shared
+
+struct OptionError: Error, Equatable {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// A SIGTERM threshold and a SIGKILL threshold, in hundredths of a percent.
+struct Thresholds: Equatable {
+    var terminate: Int
+    var kill: Int
+}
+
+enum PressureMetric: Equatable {
+    case some
+    case full
+
+    var name: String { self == .some ? "some" : "full" }
+}
+
+struct Options {
+    var daemonize = true
+    var verbose = false
+    var killProcessGroup = false
+    var dryRun = false
+    var ignoreRootUser = false
+
+    var memory = Thresholds(terminate: 1000, kill: 500)
+    var swap = Thresholds(terminate: 1000, kill: 500)
+    /// PSI cutoff in hundredths of a percent (avg10).
+    var pressureCutoff = 2500
+    var pressureMetric = PressureMetric.some
+    var pressureDurationMs = 5000
+    var graceMs = 2000
+    var cooldownMs = 1000
+
+    var unkillables = GlobList()
+    var prefer: String?
+    var avoid: String?
+    var scope: String?
+    var pidFile: String?
+
+    /// The pressure rule acts only while available memory is at or below
+    /// this (twice the SIGTERM threshold): stalls with more memory free than
+    /// that are page-cache churn, which killing would not cure.
+    var pressureGate: Int { min(10_000, memory.terminate * 2) }
+}
+
+/// Never killed, whatever -u adds: the session, the init system, remote
+/// access and package managers (killing one mid-upgrade breaks the system).
+let defaultUnkillables = "init|systemd|systemd-*|sshd|dbus-daemon|dbus-broker|Xorg|Xwayland|gnome-shell|kwin_wayland|kwin_x11|plasmashell|gdm*|sddm*|lightdm|dpkg|apt|apt-get|rpm|dnf|pacman"
+
+enum Command {
+    case run(Options)
+    case help
+    case version
+}
+
+/// Parses argv (without the program name). Accepts `--flag VALUE`,
+/// `--flag=VALUE` and `-xVALUE`; short flags without values may be bundled.
+func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
+    var options = Options()
+    guard case .success(let defaults) = GlobList.parse(defaultUnkillables) else {
+        throw OptionError("internal error: bad default never-kill list")
+    }
+    options.unkillables = defaults
+
+    var arguments = arguments
+    var index = 0
+    while index < arguments.count {
+        var argument = arguments[index]
+        index += 1
+        var inlineValue: String?
+
+        if argument == "--" { throw OptionError("unexpected argument '--': bustd takes no operands") }
+        if argument.hasPrefix("--") {
+            if let equals = argument.firstIndex(of: "=") {
+                inlineValue = String(argument[argument.index(after: equals)...])
+                argument = String(argument[..<equals])
+            }
+        } else if argument.hasPrefix("-") && argument.count > 2 {
+            // -m10 or bundled -nV
+            let flag = String(argument.prefix(2))
+            let rest = String(argument.dropFirst(2))
+            if shortFlagsTakingValues.contains(flag) {
+                inlineValue = rest
+                argument = flag
+            } else {
+                // A bundle: handle the first flag now, queue the others.
+                argument = flag
+                // A flag that takes a value ends the bundle: -nm10 is -n -m10.
+                var queued: [String] = []
+                var remaining = Substring(rest)
+                while let character = remaining.first {
+                    remaining = remaining.dropFirst()
+                    let short = "-" + String(character)
+                    if shortFlagsTakingValues.contains(short) {
+                        queued.append(short + remaining)
+                        break
+                    }
+                    queued.append(short)
+                }
+                arguments.insert(contentsOf: queued, at: index)
+            }
+        } else if !argument.hasPrefix("-") || argument == "-" {
+            throw OptionError("unexpected argument \(quotedArgument(argument)): bustd takes no operands (see --help)")
+        }
+
+        func value() throws(OptionError) -> String {
+            if let inlineValue { return inlineValue }
+            guard index < arguments.count else { throw OptionError("option \(argument) needs a value (see --help)") }
+            index += 1
+            return arguments[index - 1]
+        }
+        func noValue() throws(OptionError) {
+            if inlineValue != nil { throw OptionError("option \(argument) takes no value") }
+        }
+
+        switch argument {
+        case "-h", "--help": return .help
+        case "--version": return .version
+        case "-n", "--no-daemon": try noValue(); options.daemonize = false
+        case "-V", "--verbose": try noValue(); options.verbose = true
+        case "-g", "--kill-pgroup": try noValue(); options.killProcessGroup = true
+        case "--dry-run": try noValue(); options.dryRun = true
+        case "--ignore-root-user": try noValue(); options.ignoreRootUser = true
+        case "-m", "--min-available": options.memory = try parseThresholds(try value(), option: argument)
+        case "-s", "--min-swap": options.swap = try parseThresholds(try value(), option: argument)
+        case "-p", "--psi":
+            let text = try value()
+            guard let cutoff = parseHundredths(text), cutoff > 0, cutoff <= 10_000 else {
+                throw OptionError("invalid value \(quotedArgument(text)) for \(argument): expected a percentage above 0 and at most 100")
+            }
+            options.pressureCutoff = cutoff
+        case "--psi-metric":
+            let text = try value()
+            switch text {
+            case "some": options.pressureMetric = .some
+            case "full": options.pressureMetric = .full
+            default: throw OptionError("invalid value \(quotedArgument(text)) for --psi-metric: expected 'some' or 'full'")
+            }
+        case "--psi-duration": options.pressureDurationMs = try parseSeconds(try value(), option: argument, allowZero: true)
+        case "--grace": options.graceMs = try parseSeconds(try value(), option: argument, allowZero: true)
+        case "--cooldown": options.cooldownMs = try parseSeconds(try value(), option: argument, allowZero: true)
+        case "-u", "--unkillables":
+            switch GlobList.parse(try value()) {
+            case .success(let list): options.unkillables.append(contentsOf: list)
+            case .failure(let error): throw error
+            }
+        case "--prefer": options.prefer = try nonEmpty(try value(), option: argument)
+        case "--avoid": options.avoid = try nonEmpty(try value(), option: argument)
+        case "--scope": options.scope = try nonEmpty(try value(), option: argument)
+        case "--pidfile": options.pidFile = try nonEmpty(try value(), option: argument)
+        default:
+            throw OptionError("unknown option \(quotedArgument(argument)) (see --help)")
+        }
+    }
+    return .run(options)
+}
+
+private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-p", "-u"]
+
+/// "PCT" or "PCT,KILL_PCT"; KILL defaults to half of PCT and may not
+/// exceed it (SIGKILL is for memory lower than the SIGTERM threshold).
+func parseThresholds(_ text: String, option: String) throws(OptionError) -> Thresholds {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    guard parts.count == 1 || parts.count == 2 else {
+        throw OptionError("invalid value \(quotedArgument(text)) for \(option): expected PERCENT or PERCENT,KILL_PERCENT")
+    }
+    guard let terminate = parseHundredths(parts[0]), terminate <= 10_000 else {
+        throw OptionError("invalid value \(quotedArgument(String(parts[0]))) for \(option): expected a percentage from 0 to 100")
+    }
+    var kill = terminate / 2
+    if parts.count == 2 {
+        guard let value = parseHundredths(parts[1]), value <= 10_000 else {
+            throw OptionError("invalid value \(quotedArgument(String(parts[1]))) for \(option): expected a SIGKILL percentage from 0 to 100")
+        }
+        guard value <= terminate else {
+            throw OptionError("invalid value \(quotedArgument(text)) for \(option): the SIGKILL percentage (\(formatHundredths(value))) is above the SIGTERM percentage (\(formatHundredths(terminate)))")
+        }
+        kill = value
+    }
+    return Thresholds(terminate: terminate, kill: kill)
+}
+
+/// Seconds with up to two decimals, returned in milliseconds.
+func parseSeconds(_ text: String, option: String, allowZero: Bool) throws(OptionError) -> Int {
+    guard let hundredths = parseHundredths(text), hundredths <= 360_000, allowZero || hundredths > 0 else {
+        throw OptionError("invalid value \(quotedArgument(text)) for \(option): expected seconds from 0 to 3600, e.g. 0.5")
+    }
+    return hundredths * 10
+}
+
+private func nonEmpty(_ text: String, option: String) throws(OptionError) -> String {
+    guard !text.isEmpty else { throw OptionError("option \(option) needs a non-empty value") }
+    return text
+}
+
+/// An argument echoed back in an error, escaped so a hostile or binary
+/// argument cannot garble the terminal.
+func quotedArgument(_ text: String) -> String { quoted(text) }

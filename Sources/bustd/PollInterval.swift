@@ -1,0 +1,28 @@
+/// How long to sleep before the next look at memory. The headroom above the
+/// SIGTERM thresholds divided by the fastest plausible fill rate (earlyoom's
+/// figures: 6,000 KiB/ms for RAM, 800 KiB/ms for swap) says how soon memory
+/// could run out; bustd looks again well before that. A PSI trigger wakes it
+/// sooner when stalls begin.
+enum PollInterval {
+    static let minimumMs = 100
+    static let maximumMs = 5000
+    /// While pressure is at or above the cutoff, at most this long, so the
+    /// PSI duration is timed finely.
+    static let underPressureMs = 500
+
+    static let ramFillKiBPerMs: Int64 = 6000
+    static let swapFillKiBPerMs: Int64 = 800
+
+    static func milliseconds(ramHeadroomKiB: Int64, swapHeadroomKiB: Int64, underPressure: Bool) -> Int {
+        let ram = max(0, ramHeadroomKiB) / ramFillKiBPerMs
+        let swap = max(0, swapHeadroomKiB) / swapFillKiBPerMs
+        var interval = Int(min(ram + swap, Int64(maximumMs)))
+        if underPressure { interval = min(interval, underPressureMs) }
+        return max(minimumMs, interval)
+    }
+
+    /// Headroom in KiB above a threshold given in hundredths of a percent.
+    static func headroomKiB(freeKiB: Int64, totalKiB: Int64, threshold: Int) -> Int64 {
+        freeKiB - totalKiB * Int64(threshold) / 10_000
+    }
+}

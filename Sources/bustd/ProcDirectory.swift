@@ -1,0 +1,113 @@
+import CBustd
+
+/// A directory under /proc (or a fixture tree in tests), opened once, whose
+/// files are read into one reused buffer: a scan of thousands of processes
+/// allocates nothing per file. Reads fail quietly (nil) because any entry
+/// under /proc/PID can vanish between two reads.
+final class ProcDirectory {
+    let path: String
+    let fd: Int32
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+
+    /// Largest file read through the shared buffer; longer files are cut.
+    static let bufferSize = 16 * 1024
+
+    init?(path: String) {
+        let fd = bustd_open(path, O_RDONLY | O_DIRECTORY, 0)
+        guard fd >= 0 else { return nil }
+        self.path = path
+        self.fd = fd
+        self.buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: ProcDirectory.bufferSize)
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    /// Reads PID/NAME (or NAME alone when pid is nil) and hands the bytes to
+    /// body. The bytes are valid only inside body.
+    func withFile<R>(pid: Int32?, _ name: String, limit: Int = ProcDirectory.bufferSize,
+                     _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
+        let length = min(limit, buffer.count)
+        let count = bustd_read_proc_file(fd, pid ?? -1, name, buffer.baseAddress, length)
+        guard count >= 0 else { return nil }
+        return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    }
+
+    /// The first number in PID/NAME, e.g. oom_score.
+    func readInteger(pid: Int32?, _ name: String) -> Int? {
+        withFile(pid: pid, name, limit: 64) { parseLeadingInteger($0) }
+    }
+
+    /// The whole file as bytes, or nil.
+    func readBytes(pid: Int32?, _ name: String, limit: Int = ProcDirectory.bufferSize) -> [UInt8]? {
+        withFile(pid: pid, name, limit: limit) { Array($0) }
+    }
+
+    /// The target of the symbolic link PID/NAME, e.g. exe.
+    func readLink(pid: Int32?, _ name: String) -> [UInt8]? {
+        let count = bustd_readlink_proc(fd, pid ?? -1, name, buffer.baseAddress, buffer.count)
+        guard count >= 0 else { return nil }
+        return Array(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    }
+
+    /// Owner uid of the PID directory (the process's uid), or nil.
+    func ownerUID(pid: Int32) -> UInt32? {
+        let uid = bustd_proc_owner(fd, pid)
+        return uid < 0 ? nil : UInt32(truncatingIfNeeded: uid)
+    }
+
+    /// Whether PID/NAME exists and is readable right now.
+    func exists(pid: Int32?, _ name: String) -> Bool {
+        withFile(pid: pid, name, limit: 1) { _ in true } ?? false
+    }
+}
+
+/// Parses an optionally signed decimal integer after leading blanks.
+func parseLeadingInteger<C: Collection>(_ bytes: C) -> Int? where C.Element == UInt8 {
+    var value = 0
+    var negative = false
+    var digits = 0
+    var started = false
+    for byte in bytes {
+        if !started && (byte == 0x20 || byte == 0x09 || byte == 0x0A) { continue }
+        if !started && byte == UInt8(ascii: "-") { negative = true; started = true; continue }
+        started = true
+        guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { break }
+        if digits >= 18 { return nil }
+        value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        digits += 1
+    }
+    guard digits > 0 else { return nil }
+    return negative ? -value : value
+}
+
+/// The bytes of a C string made from these bytes, with NULs replaced so a
+/// hostile name cannot cut a pattern match short.
+func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    var copy = bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }
+    copy.append(0)
+    return copy.withUnsafeBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
+    }
+}
+
+/// Reads a whole file of any size (e.g. cgroup.procs with thousands of
+/// pids), or nil if it cannot be opened or read.
+func readEntireFile(_ path: String) -> [UInt8]? {
+    let fd = bustd_open(path, O_RDONLY, 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var contents: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if bustd_errno() == EINTR { continue }
+            return nil
+        }
+        if count == 0 { return contents }
+        contents.append(contentsOf: chunk[0..<count])
+    }
+}

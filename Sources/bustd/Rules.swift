@@ -1,0 +1,94 @@
+import Shared
+
+/// What the rules ask for.
+enum Urgency: Int, Comparable {
+    case none = 0
+    case terminate = 1
+    case kill = 2
+
+    static func < (lhs: Urgency, rhs: Urgency) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    var signalName: String { self == .kill ? "SIGKILL" : "SIGTERM" }
+}
+
+enum RuleName: Equatable {
+    case lowMemory
+    case pressure
+
+    var name: String { self == .lowMemory ? "low-memory" : "pressure" }
+}
+
+struct Decision: Equatable {
+    var urgency: Urgency
+    var rule: RuleName?
+    /// The figures and thresholds that fired, for the log and the event.
+    var explanation: String
+
+    static let healthy = Decision(urgency: .none, rule: nil, explanation: "")
+}
+
+struct RuleConfig {
+    var memory: Thresholds
+    var swap: Thresholds
+    var pressureCutoff: Int
+    var pressureMetric: PressureMetric
+    var pressureDurationMs: Int
+    var pressureGate: Int
+
+    init(_ options: Options) {
+        memory = options.memory
+        swap = options.swap
+        pressureCutoff = options.pressureCutoff
+        pressureMetric = options.pressureMetric
+        pressureDurationMs = options.pressureDurationMs
+        pressureGate = options.pressureGate
+    }
+
+    /// Above this much free RAM (hundredths of a percent) neither rule can
+    /// fire, whatever /proc/meminfo says: the sysinfo shortcut.
+    var quickLookCeiling: Int { max(memory.terminate, pressureGate) }
+}
+
+/// How long memory pressure has stayed at or above the cutoff.
+struct PressureTracker {
+    private(set) var aboveSinceMs: Int64?
+
+    mutating func update(pressure: Int?, cutoff: Int, nowMs: Int64) {
+        if let pressure, pressure >= cutoff {
+            if aboveSinceMs == nil { aboveSinceMs = nowMs }
+        } else {
+            aboveSinceMs = nil
+        }
+    }
+
+    func heldMs(nowMs: Int64) -> Int64 { aboveSinceMs.map { nowMs - $0 } ?? 0 }
+}
+
+/// The two rules.
+/// - low memory: available <= min-available AND swap free <= min-swap:
+///   SIGTERM at the first thresholds, SIGKILL at the second.
+/// - pressure: PSI avg10 >= cutoff, held for psi-duration, AND available
+///   <= the gate (twice min-available): SIGTERM.
+/// The stronger of the two wins.
+func decide(memory status: MemoryStatus, pressure: Int?, pressureHeldMs: Int64, config: RuleConfig) -> Decision {
+    let available = status.availablePercent
+    let swapFree = status.swapFreePercent
+    var decision = Decision.healthy
+
+    if available <= config.memory.terminate && swapFree <= config.swap.terminate {
+        let kill = available <= config.memory.kill && swapFree <= config.swap.kill
+        let memoryLimit = kill ? config.memory.kill : config.memory.terminate
+        let swapLimit = kill ? config.swap.kill : config.swap.terminate
+        decision = Decision(
+            urgency: kill ? .kill : .terminate, rule: .lowMemory,
+            explanation: "available memory \(formatHundredths(available))% <= \(formatHundredths(memoryLimit))% and free swap \(formatHundredths(swapFree))% <= \(formatHundredths(swapLimit))%")
+    }
+
+    if decision.urgency == .none, let pressure, pressure >= config.pressureCutoff,
+       pressureHeldMs >= Int64(config.pressureDurationMs), available <= config.pressureGate {
+        decision = Decision(
+            urgency: .terminate, rule: .pressure,
+            explanation: "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(formatHundredths(available))% <= \(formatHundredths(config.pressureGate))%")
+    }
+    return decision
+}

@@ -1,0 +1,131 @@
+import CBustd
+import Shared
+
+/// A reason not to start, and the exit status it earns: 2 for bad input,
+/// 1 for the environment (not root, no /proc, another instance).
+struct StartupError: Error {
+    let message: String
+    let status: Int32
+}
+
+/// Everything checked and opened before the daemon starts, so that bad
+/// input fails on the terminal with one clear line, before anything runs.
+final class Setup {
+    let options: Options
+    let monitor: Monitor
+    let pressure: PressureSource?
+    let scope: CgroupScope?
+
+    static let defaultPidFile = "/run/bustd.pid"
+
+    private init(options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?) {
+        self.options = options
+        self.monitor = monitor
+        self.pressure = pressure
+        self.scope = scope
+    }
+
+    static func prepare(_ options: Options) -> Result<Setup, StartupError> {
+        func usage(_ error: OptionError) -> Result<Setup, StartupError> { .failure(StartupError(message: error.message, status: 2)) }
+        func environment(_ message: String) -> Result<Setup, StartupError> { .failure(StartupError(message: message, status: 1)) }
+
+        var policy = VictimPolicy(ownPID: getpid())
+        policy.unkillables = options.unkillables
+        policy.ignoreRootUser = options.ignoreRootUser
+        if let pattern = options.prefer {
+            switch Regex.compile(pattern) {
+            case .success(let regex): policy.prefer = regex
+            case .failure(let error): return usage(error)
+            }
+        }
+        if let pattern = options.avoid {
+            switch Regex.compile(pattern) {
+            case .success(let regex): policy.avoid = regex
+            case .failure(let error): return usage(error)
+            }
+        }
+        var scope: CgroupScope?
+        if let path = options.scope {
+            switch CgroupScope.open(path) {
+            case .success(let opened): scope = opened
+            case .failure(let error): return usage(error)
+            }
+        }
+        if !options.dryRun && geteuid() != 0 {
+            return environment("must run as root to kill other users' processes (--dry-run works without root)")
+        }
+        guard let proc = ProcDirectory(path: "/proc") else {
+            return environment("cannot open /proc: \(errorText(bustd_errno()))")
+        }
+        guard let memoryReader = MemoryInfoReader(), memoryReader.read() != nil else {
+            return environment("cannot read MemAvailable from /proc/meminfo (Linux 3.14 or later is needed)")
+        }
+        let pressurePath = scope?.pressurePath ?? "/proc/pressure/memory"
+        let pressure = PressureSource(path: pressurePath)
+        let scanner = ProcessScanner(proc: proc, policy: policy)
+        let killer = Killer(proc: proc, graceMs: options.graceMs, killProcessGroup: options.killProcessGroup)
+        let monitor = Monitor(options: options, memoryReader: memoryReader,
+                              pressure: pressure.availability == .available ? pressure : nil,
+                              scope: scope, scanner: scanner, killer: killer)
+        return .success(Setup(options: options, monitor: monitor, pressure: pressure, scope: scope))
+    }
+
+    /// Takes the pid file, detaches, protects itself, runs the loop.
+    func run() -> Int32 {
+        var pidFile: PidFile?
+        if let path = options.pidFile ?? (options.dryRun ? nil : Setup.defaultPidFile) {
+            switch PidFile.lock(path) {
+            case .success(let locked): pidFile = locked
+            case .failure(let error):
+                writeStandardError("bustd: \(error.message)\n")
+                return 1
+            }
+        }
+        if options.daemonize, let error = daemonize() {
+            writeStandardError("bustd: cannot become a daemon: \(error)\n")
+            return 1
+        }
+        pidFile?.write(pid: getpid())
+        Log.configure(daemonized: options.daemonize, verbose: options.verbose)
+        bustd_install_signal_handlers()
+
+        let locked = lockMemory()
+        var protection = "oom_score_adj -1000"
+        if geteuid() == 0, let error = protectFromKernelOOMKiller() {
+            protection = error
+        } else if geteuid() != 0 {
+            protection = "oom_score_adj unchanged (not root)"
+        }
+
+        Log.notice("bustd \(bustdVersion) started: \(describeRules())")
+        Log.info("\(locked); \(protection)")
+        if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
+        if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
+        switch pressure?.availability ?? .available {
+        case .available:
+            if let problem = pressure?.armTrigger() {
+                Log.warning("\(problem); checking pressure on the timer only")
+            } else if let trigger = pressure?.triggerDescription {
+                Log.info("PSI trigger set on \(pressure?.path ?? ""): \(trigger)")
+            }
+        case .unavailable(let reason):
+            Log.warning("memory pressure (PSI) is unavailable: \(reason); deciding on the memory figures alone")
+        }
+        if bustd_sd_notify("READY=1\nSTATUS=watching memory") < 0 {
+            Log.warning("cannot notify systemd: \(errorText(bustd_errno()))")
+        }
+
+        monitor.run()
+
+        _ = bustd_sd_notify("STOPPING=1")
+        Log.notice("stopping on a signal")
+        pidFile?.remove()
+        return 0
+    }
+
+    private func describeRules() -> String {
+        let memory = options.memory
+        let swap = options.swap
+        return "SIGTERM when available memory <= \(formatHundredths(memory.terminate))% and free swap <= \(formatHundredths(swap.terminate))%, SIGKILL at \(formatHundredths(memory.kill))% and \(formatHundredths(swap.kill))%; pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(formatHundredths(options.pressureGate))%"
+    }
+}
