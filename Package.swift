@@ -35,5 +35,6 @@ let package = Package(
             linkerSettings: daemonLinkerSettings),
         .executableTarget(name: "bustd-notify", dependencies: ["Shared"]),
         .testTarget(name: "bustdTests", dependencies: ["bustd", "Shared", "CBustd"]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
     ]
 )
