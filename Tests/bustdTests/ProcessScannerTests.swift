@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+@testable import bustd
+
+@Suite struct ProcessScannerTests {
+    func scan(_ proc: FakeProc, _ configure: (inout VictimPolicy) -> Void = { _ in }) -> ScanResult {
+        var policy = VictimPolicy(ownPID: 999_999)
+        configure(&policy)
+        return ProcessScanner(proc: proc.directory(), policy: policy).scan(.all)
+    }
+
+    @Test func highestOomScoreWins() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 10, name: "small", oomScore: 50)
+        try proc.add(pid: 11, name: "hog", oomScore: 700)
+        try proc.add(pid: 12, name: "medium", oomScore: 300)
+        let result = scan(proc)
+        #expect(result.victim?.pid == 11)
+        #expect(result.victim?.stat.name == Array("hog".utf8))
+        #expect(result.scanned == 3)
+    }
+
+    @Test func tiesGoToTheLargerRSS() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 20, name: "a", rssPages: 100, oomScore: 500)
+        try proc.add(pid: 21, name: "b", rssPages: 900, oomScore: 500)
+        try proc.add(pid: 22, name: "c", rssPages: 300, oomScore: 500)
+        #expect(scan(proc).victim?.pid == 21)
+    }
+
+    @Test func neverItselfPid1KernelThreadsZombiesOrMinus1000() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 1, name: "init", oomScore: 2000)
+        try proc.add(pid: 2, name: "kthreadd", ppid: 0, oomScore: 1999)
+        try proc.add(pid: 30, name: "kworker/0:1", flags: 0x04208040, oomScore: 1998)
+        try proc.add(pid: 31, name: "defunct", state: "Z", oomScore: 1997)
+        try proc.add(pid: 32, name: "protected", oomScore: 1996, oomScoreAdj: -1000)
+        try proc.add(pid: 999_999, name: "bustd", oomScore: 1995)
+        try proc.add(pid: 33, name: "childofkthreadd", ppid: 2, oomScore: 1994)
+        try proc.add(pid: 34, name: "ordinary", oomScore: 10)
+        #expect(scan(proc).victim?.pid == 34)
+    }
+
+    @Test func nothingKillableGivesNoVictim() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 1, name: "init", oomScore: 2000)
+        try proc.add(pid: 40, name: "protected", oomScore: 900, oomScoreAdj: -1000)
+        let result = scan(proc)
+        #expect(result.victim == nil)
+        #expect(result.scanned == 2)
+    }
+
+    @Test func neverKillListMatchesNameAndExecutablePath() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 50, name: "sshd", oomScore: 900)
+        try proc.add(pid: 51, name: "renamed", oomScore: 800, exe: "/opt/db/bin/postgres")
+        try proc.add(pid: 52, name: "upgraded", oomScore: 700, exe: "/usr/bin/emacs (deleted)")
+        try proc.add(pid: 53, name: "victim", oomScore: 600, exe: "/usr/bin/victim")
+        let result = scan(proc) { policy in
+            guard case .success(let list) = GlobList.parse("sshd|/opt/db/*|/usr/bin/emacs") else { return }
+            policy.unkillables = list
+        }
+        #expect(result.victim?.pid == 53)
+    }
+
+    @Test func preferAndAvoidMoveProcessesBy300() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 60, name: "chrome", oomScore: 400)
+        try proc.add(pid: 61, name: "builder", oomScore: 200)
+        try proc.add(pid: 62, name: "editor", oomScore: 450)
+        let preferred = scan(proc) { $0.prefer = try? Regex.compile("^build").get() }
+        #expect(preferred.victim?.pid == 61)
+        #expect(preferred.victim?.rank == 500)
+        let avoided = scan(proc) { $0.avoid = try? Regex.compile("^(editor|chrome)$").get() }
+        #expect(avoided.victim?.pid == 61)
+        // Prefer does not beat a process the kernel scores far higher.
+        try proc.add(pid: 63, name: "giant", oomScore: 1500)
+        #expect(scan(proc) { $0.prefer = try? Regex.compile("^build").get() }.victim?.pid == 63)
+    }
+
+    @Test func ignoreRootUserSkipsRootsProcesses() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 70, name: "rootjob", oomScore: 900)
+        try proc.add(pid: 71, name: "userjob", oomScore: 100)
+        proc.chown(pid: 71, uid: 1000)
+        #expect(scan(proc).victim?.pid == 70)
+        let result = scan(proc) { $0.ignoreRootUser = true }
+        #expect(result.victim?.pid == 71)
+        #expect(result.victim?.uid == 1000)
+    }
+
+    @Test func entriesThatVanishMidScanAreSkipped() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 80, name: "nostat", oomScore: 1500, writeStat: false)
+        try proc.add(pid: 81, name: "noscore", oomScore: nil)
+        try proc.add(pid: 82, name: "noadj", oomScore: 1200, oomScoreAdj: nil)
+        try proc.add(pid: 83, name: "alive", oomScore: 100)
+        let result = scan(proc)
+        #expect(result.victim?.pid == 83)
+        #expect(result.vanished == 3)
+    }
+
+    @Test func scanningAListLooksOnlyAtThosePids() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 90, name: "outside", oomScore: 1900)
+        try proc.add(pid: 91, name: "inside", oomScore: 10)
+        let scanner = ProcessScanner(proc: proc.directory(), policy: VictimPolicy(ownPID: 1))
+        let result = scanner.scan(.list([91, 12345]))
+        #expect(result.victim?.pid == 91)
+        #expect(result.scanned == 2 && result.vanished == 1)
+    }
+
+    @Test func rescanningSeesNewAndRemovedProcesses() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 100, name: "first", oomScore: 100)
+        let scanner = ProcessScanner(proc: proc.directory(), policy: VictimPolicy(ownPID: 1))
+        #expect(scanner.scan(.all).victim?.pid == 100)
+        try proc.add(pid: 101, name: "second", oomScore: 200)
+        #expect(scanner.scan(.all).victim?.pid == 101)
+        try FileManager.default.removeItem(atPath: proc.path + "/101")
+        #expect(scanner.scan(.all).victim?.pid == 100)
+    }
+
+    @Test func residentSizeIsInKiB() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 110, name: "x", rssPages: 256, oomScore: 1)
+        let pageKiB = Int64(sysconf(Int32(_SC_PAGESIZE)) / 1024)
+        #expect(scan(proc).victim?.residentKiB == 256 * pageKiB)
+    }
+
+    @Test func scanOfTheRealProcFindsSomeone() {
+        let scanner = ProcessScanner(proc: ProcDirectory(path: "/proc")!, policy: VictimPolicy(ownPID: getpid()))
+        let result = scanner.scan(.all)
+        #expect(result.scanned > 1)
+        #expect(result.victim != nil)
+        #expect(result.victim?.pid != getpid())
+    }
+}
+
+@Suite struct CgroupScopeTests {
+    @Test func collectsPidsFromChildCgroupsAndReadsTheLimit() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cg-\(UUID())")
+        let child = root.appendingPathComponent("child/grandchild")
+        try FileManager.default.createDirectory(at: child, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "10\n11\n".write(to: root.appendingPathComponent("cgroup.procs"), atomically: false, encoding: .utf8)
+        try "20\n".write(to: root.appendingPathComponent("child/cgroup.procs"), atomically: false, encoding: .utf8)
+        try "30\ngarbage\n\n".write(to: child.appendingPathComponent("cgroup.procs"), atomically: false, encoding: .utf8)
+        let scope = try CgroupScope.open(root.path + "/").get()
+        #expect(scope.path == root.path)
+        #expect(scope.processIDs().sorted() == [10, 11, 20, 30])
+
+        let machine = MemoryStatus(totalKiB: 1_000_000, availableKiB: 900_000, swapTotalKiB: 0, swapFreeKiB: 0)
+        #expect(scope.memoryStatus(machine: machine) == nil)  // no memory controller files
+        try "max\n".write(to: root.appendingPathComponent("memory.max"), atomically: false, encoding: .utf8)
+        try "1048576\n".write(to: root.appendingPathComponent("memory.current"), atomically: false, encoding: .utf8)
+        #expect(scope.memoryStatus(machine: machine) == nil)  // no limit
+        try "4194304\n".write(to: root.appendingPathComponent("memory.max"), atomically: false, encoding: .utf8)
+        let scoped = try #require(scope.memoryStatus(machine: machine))
+        #expect(scoped.totalKiB == 4096 && scoped.availableKiB == 3072)
+        #expect(scoped.availablePercent == 7500)
+    }
+}

@@ -1,0 +1,91 @@
+import Testing
+@testable import bustd
+
+@Suite struct RulesTests {
+    /// 10,000 KiB of RAM and swap: 1 % is 100 KiB.
+    func memory(available: Int64, swapFree: Int64, swapTotal: Int64 = 10_000) -> MemoryStatus {
+        MemoryStatus(totalKiB: 10_000, availableKiB: available, swapTotalKiB: swapTotal, swapFreeKiB: swapFree)
+    }
+
+    let config = RuleConfig(try! options())  // 10,5 / 10,5 / psi 25 for 5 s, gate 20 %
+
+    @Test func healthyMachineIsLeftAlone() {
+        #expect(decide(memory: memory(available: 5000, swapFree: 10_000), pressure: 0, pressureHeldMs: 0, config: config).urgency == .none)
+    }
+
+    @Test func lowMemoryNeedsBothRamAndSwapLow() {
+        #expect(decide(memory: memory(available: 900, swapFree: 5000), pressure: nil, pressureHeldMs: 0, config: config).urgency == .none)
+        #expect(decide(memory: memory(available: 5000, swapFree: 500), pressure: nil, pressureHeldMs: 0, config: config).urgency == .none)
+        let decision = decide(memory: memory(available: 1000, swapFree: 1000), pressure: nil, pressureHeldMs: 0, config: config)
+        #expect(decision.urgency == .terminate)
+        #expect(decision.rule == .lowMemory)
+        #expect(decision.explanation == "available memory 10% <= 10% and free swap 10% <= 10%")
+    }
+
+    @Test func thresholdsAreInclusiveAndKillIsTheSecondNumber() {
+        #expect(decide(memory: memory(available: 1001, swapFree: 0), pressure: nil, pressureHeldMs: 0, config: config).urgency == .none)
+        #expect(decide(memory: memory(available: 501, swapFree: 0), pressure: nil, pressureHeldMs: 0, config: config).urgency == .terminate)
+        #expect(decide(memory: memory(available: 500, swapFree: 0), pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill)
+        // RAM at the kill level but swap only at the term level: SIGTERM.
+        #expect(decide(memory: memory(available: 100, swapFree: 800), pressure: nil, pressureHeldMs: 0, config: config).urgency == .terminate)
+    }
+
+    @Test func noSwapCountsAsEmptySwap() {
+        let decision = decide(memory: memory(available: 400, swapFree: 0, swapTotal: 0), pressure: nil, pressureHeldMs: 0, config: config)
+        #expect(decision.urgency == .kill)
+    }
+
+    @Test func pressureRuleNeedsCutoffDurationAndTheMemoryGate() {
+        let scarce = memory(available: 1900, swapFree: 10_000)
+        #expect(decide(memory: scarce, pressure: 3000, pressureHeldMs: 5000, config: config).rule == .pressure)
+        #expect(decide(memory: scarce, pressure: 3000, pressureHeldMs: 5000, config: config).urgency == .terminate)
+        // Held too briefly, below the cutoff, or memory above the gate: nothing.
+        #expect(decide(memory: scarce, pressure: 3000, pressureHeldMs: 4999, config: config).urgency == .none)
+        #expect(decide(memory: scarce, pressure: 2499, pressureHeldMs: 9000, config: config).urgency == .none)
+        #expect(decide(memory: memory(available: 2001, swapFree: 10_000), pressure: 9000, pressureHeldMs: 60_000, config: config).urgency == .none)
+    }
+
+    @Test func lowMemoryRuleWinsOverPressure() {
+        let decision = decide(memory: memory(available: 300, swapFree: 0), pressure: 9000, pressureHeldMs: 60_000, config: config)
+        #expect(decision.rule == .lowMemory)
+        #expect(decision.urgency == .kill)
+    }
+
+    @Test func pressureTrackerTimesHowLongPressureLasted() {
+        var tracker = PressureTracker()
+        tracker.update(pressure: 3000, cutoff: 2500, nowMs: 1000)
+        tracker.update(pressure: 2600, cutoff: 2500, nowMs: 4000)
+        #expect(tracker.heldMs(nowMs: 4000) == 3000)
+        tracker.update(pressure: 100, cutoff: 2500, nowMs: 5000)
+        #expect(tracker.heldMs(nowMs: 5000) == 0)
+        tracker.update(pressure: nil, cutoff: 2500, nowMs: 6000)
+        #expect(tracker.aboveSinceMs == nil)
+    }
+
+    @Test func quickLookCeilingCoversBothRules() {
+        #expect(config.quickLookCeiling == 2000)
+        let lowGate = RuleConfig(try! options("-m", "60"))
+        #expect(lowGate.quickLookCeiling == 10_000)
+    }
+}
+
+@Suite struct PollIntervalTests {
+    @Test func longerWithMoreHeadroom() {
+        let near = PollInterval.milliseconds(ramHeadroomKiB: 600_000, swapHeadroomKiB: 0, underPressure: false)
+        let far = PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false)
+        #expect(near == 100)
+        #expect(far == 2000)
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 6_000_000, swapHeadroomKiB: 800_000, underPressure: false) == 2000)
+    }
+
+    @Test func clampedAtBothEnds() {
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: -5000, swapHeadroomKiB: -1, underPressure: false) == 100)
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 1 << 40, swapHeadroomKiB: 0, underPressure: false) == 5000)
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 1 << 40, swapHeadroomKiB: 0, underPressure: true) == 500)
+    }
+
+    @Test func headroomIsAboveTheThreshold() {
+        #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: 1000) == 2000)
+        #expect(PollInterval.headroomKiB(freeKiB: 500, totalKiB: 10_000, threshold: 1000) == -500)
+    }
+}
