@@ -58,7 +58,8 @@ private func appendEscapedASCII(_ byte: UInt8, to out: inout [UInt8]) {
 
 /// Length (2...4) of the well-formed UTF-8 sequence starting at index, or 0.
 /// Rejects overlong forms, surrogates and code points above U+10FFFF.
-private func validUTF8SequenceLength<C: Collection>(_ bytes: C, at index: C.Index) -> Int where C.Element == UInt8 {
+/// (Also used by the JSON line parser, which refuses invalid UTF-8.)
+func validUTF8SequenceLength<C: Collection>(_ bytes: C, at index: C.Index) -> Int where C.Element == UInt8 {
     let lead = bytes[index]
     let length: Int
     var lowerBound: UInt8 = 0x80

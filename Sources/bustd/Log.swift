@@ -27,7 +27,8 @@ enum Log {
     static func configure(daemonized: Bool, verbose: Bool) {
         Log.verbose = verbose
         if daemonized {
-            openlog("bustd", LOG_PID | LOG_NDELAY, LOG_DAEMON)
+            // Connect now, while /dev/log is reachable, not mid-emergency.
+            _ = bustd_syslog_open()
             sink = .syslog
         } else if let stream = getenv("JOURNAL_STREAM"), stream.pointee != 0 {
             sink = .journal

@@ -33,6 +33,9 @@ struct BustdMain {
             return 2
         }
 
+        // Before anything of bustd's own is opened.
+        if options.daemonize { bustd_close_inherited_fds() }
+
         let setup: Setup
         switch Setup.prepare(options) {
         case .success(let prepared): setup = prepared

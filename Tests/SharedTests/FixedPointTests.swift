@@ -32,8 +32,8 @@ import Testing
         #expect(percentHundredths(1, of: 3) == 3333)
         #expect(percentHundredths(5, of: 0) == 0)
         #expect(percentHundredths(7, of: 5) == 10_000)
-        // 24 GiB in bytes: the product must not overflow.
-        let total: UInt64 = 24 << 30
+        // 20 GiB in bytes: the product must not overflow.
+        let total: UInt64 = 20 << 30
         #expect(percentHundredths(total / 10, of: total) == 1000)
     }
 }

@@ -50,6 +50,10 @@ int bustd_next_pid(DIR *dir);
 // The next subdirectory name of dir (not . or ..), or NULL at the end.
 const char *bustd_next_subdir(DIR *dir);
 
+// Closes every descriptor above 2: a daemon must not hold its launcher's
+// pipes or sockets open (the launcher would wait for EOF forever).
+void bustd_close_inherited_fds(void);
+
 // kill(2) under a name that Killer.kill does not shadow.
 int bustd_kill(int pid, int sig);
 int bustd_pidfd_open(int pid);
@@ -57,10 +61,12 @@ int bustd_pidfd_send_signal(int pidfd, int sig);
 int bustd_process_mrelease(int pidfd);
 
 // Stop signals (TERM, INT) set a flag and interrupt blocking calls
-// (no SA_RESTART); SIGPIPE is ignored.
+// (no SA_RESTART); SIGPIPE is ignored; every signal is unblocked.
 void bustd_install_signal_handlers(void);
 int bustd_stop_requested(void);
 
+// Connects to /dev/log; -1 with errno when there is no syslog socket.
+int bustd_syslog_open(void);
 void bustd_syslog(int priority, const char *message);
 
 // sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.

@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+
+/// Helpers for tests that run the real bustd binary against processes the
+/// test starts itself, confined to a cgroup the test owns.
+enum Harness {
+    /// The bustd built beside the test bundle (.build/debug/bustd).
+    static var binary: String {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("bustd").path
+    }
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// The cgroup v2 mount: /sys/fs/cgroup/unified on hybrid systems like
+    /// these machines, /sys/fs/cgroup on unified ones.
+    static var cgroup2Mount: String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return nil }
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 2 && fields[2] == "cgroup2" { return String(fields[1]) }
+        }
+        return nil
+    }
+
+    static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+
+    /// A python program that names itself, optionally ignores SIGTERM,
+    /// optionally leads its own process group and forks children, touches
+    /// MB megabytes and sleeps.
+    static let hogScript = #"""
+    import os, signal, sys, time
+    name, mb, ignore_term, children, own_group, adj = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])  # the test runner blocks some
+    if own_group:
+        os.setpgid(0, 0)
+    with open("/proc/self/comm", "w") as f:
+        f.write(name)
+    if adj != "-":
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(adj)
+        except OSError:
+            pass  # lowering it needs CAP_SYS_RESOURCE; the test checks
+    for i in range(children):
+        if os.fork() == 0:
+            os.closerange(3, 65536)  # keep no pipe of the test runner's open
+            if i == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            with open("/proc/self/comm", "w") as f:
+                f.write(name + "-c")
+            time.sleep(600)
+            os._exit(0)
+    if ignore_term:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    block = b"x" * (mb << 20)
+    print("ready", flush=True)
+    time.sleep(600)
+    """#
+}
+
+/// A cgroup v2 directory owned by one test; everything left in it is
+/// killed (cgroup.kill) and the directory removed at the end.
+final class TestCgroup {
+    let path: String
+
+    init() throws {
+        let mount = try #require(Harness.cgroup2Mount, "no cgroup v2 mount")
+        path = mount + "/bustd-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    }
+
+    deinit { destroy() }
+
+    var processIDs: [Int32] {
+        ((try? String(contentsOfFile: path + "/cgroup.procs", encoding: .utf8)) ?? "")
+            .split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    func destroy() {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try? "1".write(toFile: path + "/cgroup.kill", atomically: false, encoding: .utf8)
+        for _ in 0..<100 where rmdir(path) != 0 { usleep(20_000) }
+    }
+}
+
+/// A child process started by the test (through sh, so it can enter a
+/// cgroup before exec).
+final class Child {
+    let process = Process()
+
+    init(_ command: String, cgroup: TestCgroup? = nil) throws {
+        let enter = cgroup.map { "echo $$ > '\($0.path)/cgroup.procs' && " } ?? ""
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", enter + "exec " + command]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// A hog: see Harness.hogScript.
+    static func hog(_ name: String, mb: Int, cgroup: TestCgroup?, ignoreTerm: Bool = false, children: Int = 0,
+                    ownGroup: Bool = true, oomScoreAdj: Int? = nil) throws -> Child {
+        let script = Harness.hogScript.replacingOccurrences(of: "'", with: "'\\''")
+        let child = try Child("\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")", cgroup: cgroup)
+        try child.waitUntilResident(kib: mb * 1024 * 9 / 10)
+        return child
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits until the child holds at least this much memory.
+    func waitUntilResident(kib: Int, timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+               let value = Int(line.split(separator: " ")[1]), value >= kib {
+                return
+            }
+            usleep(20_000)
+        }
+        throw HarnessError("pid \(pid) never reached \(kib) KiB resident")
+    }
+
+    /// The child's oom_score_adj as the kernel holds it.
+    var oomScoreAdj: Int? {
+        (try? String(contentsOfFile: "/proc/\(pid)/oom_score_adj", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// The pids of this child's children (from /proc/PID/task/*/children).
+    var childPIDs: [Int32] {
+        ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Waits for the exit; returns the signal that ended it, or nil.
+    func waitForSignal(timeout: TimeInterval = 15) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        guard !process.isRunning else { return nil }
+        return process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
+    }
+
+    func stop() {
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A bustd run whose stderr goes to a file the test reads as it grows.
+final class DaemonRun {
+    let process = Process()
+    let logPath: String
+
+    init(_ arguments: [String], asUser user: String? = nil) throws {
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-log-\(UUID()).txt").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid", user, "--regid", user, "--clear-groups", Harness.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Harness.binary)
+            process.arguments = arguments
+        }
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var lines: [String] { log.split(separator: "\n").map(String.init) }
+
+    /// Waits for a log line containing text; returns it or throws with the log.
+    @discardableResult
+    func waitForLine(containing text: String, timeout: TimeInterval = 15) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let line = lines.first(where: { $0.contains(text) }) { return line }
+            if !process.isRunning {
+                if let line = lines.first(where: { $0.contains(text) }) { return line }
+                break
+            }
+            usleep(20_000)
+        } while Date() < deadline
+        throw HarnessError("no log line containing \"\(text)\" within \(timeout) s; log:\n\(log)")
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits for the process to exit by itself.
+    func waitForExit(timeout: TimeInterval = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+}
+
+/// "... would kill pid 123 ..." / "killing pid 123 ..." → 123
+func victimPID(in line: String) -> Int32? {
+    guard let range = line.range(of: "kill pid ") ?? line.range(of: "killing pid ") else { return nil }
+    return Int32(line[range.upperBound...].prefix { $0.isNumber })
+}
