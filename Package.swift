@@ -12,11 +12,12 @@ let embeddedLibDir = Context.environment["BUSTD_EMBEDDED_LIB"]
     ?? "/opt/swift/usr/lib/swift/embedded/x86_64-unknown-linux-gnu"
 
 let daemonSwiftSettings: [SwiftSetting] = embedded
-    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    ? [.enableExperimentalFeature("Embedded"),
+       .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
     : []
 let daemonLinkerSettings: [LinkerSetting] = embedded
     ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm",
-                     "-Xclang-linker", "-static"])]
+                     "-Xclang-linker", "-static", "-Xlinker", "--gc-sections"])]
     : []
 
 let package = Package(
@@ -26,7 +27,7 @@ let package = Package(
         .executable(name: "bustd-notify", targets: ["bustd-notify"]),
     ],
     targets: [
-        .target(name: "CBustd"),
+        .target(name: "CBustd", cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])]),
         .target(name: "Shared", dependencies: ["CBustd"], swiftSettings: daemonSwiftSettings),
         .executableTarget(
             name: "bustd",
