@@ -19,6 +19,8 @@ final class Monitor {
     private var cooldownUntilMs: Int64 = 0
     private var lastNoVictimLogMs: Int64?
     private var memoryReadFailed = false
+    /// Whether this cooldown was already mentioned (verbose logs only).
+    private var cooldownLogged = false
     /// How long to back off when no process can be killed.
     static let noVictimBackoffMs: Int64 = 5000
 
@@ -58,9 +60,11 @@ final class Monitor {
                               pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
         if decision.urgency != .none {
             if nowMs >= cooldownUntilMs {
+                cooldownLogged = false
                 act(on: decision, memory: status)
-            } else {
+            } else if !cooldownLogged {
                 Log.debug("\(decision.explanation); cooling down for \(cooldownUntilMs - nowMs) ms more")
+                cooldownLogged = true
             }
         }
         let ram = PollInterval.headroomKiB(freeKiB: status.availableKiB, totalKiB: status.totalKiB, threshold: config.memory.terminate)

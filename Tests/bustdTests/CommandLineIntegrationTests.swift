@@ -25,8 +25,7 @@ import Testing
         #expect(version.log.hasPrefix("bustd "))
     }
 
-    @Test func killingNeedsRootButADryRunDoesNot() throws {
-        try #require(Harness.isRoot, "needs root to drop to another user")
+    @Test(.needsRoot) func killingNeedsRootButADryRunDoesNot() throws {
         let refused = try DaemonRun(["-n"], asUser: "65534")
         #expect(refused.waitForExit() == 1)
         #expect(refused.log.contains("must run as root"))
@@ -35,8 +34,7 @@ import Testing
         #expect(dryRun.stop() == 0)
     }
 
-    @Test func aSecondInstanceIsRefused() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func aSecondInstanceIsRefused() throws {
         let cgroup = try TestCgroup()  // empty scope: nothing to kill
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
         let first = try DaemonRun(["-n", "--scope", cgroup.path, "--pidfile", pidFile])

@@ -5,8 +5,7 @@ import Testing
 /// force a decision: it must name a process the test started, and never one
 /// outside the scope it was given.
 @Suite(.serialized) struct DryRunIntegrationTests {
-    @Test func scopedDryRunNamesTheBiggestChildAndNothingOutside() throws {
-        try #require(Harness.isRoot, "cgroups need root")
+    @Test(.needsRoot) func scopedDryRunNamesTheBiggestChildAndNothingOutside() throws {
         let cgroup = try TestCgroup()
         let small = try Child.hog("bt-small", mb: 8, cgroup: cgroup)
         let hog = try Child.hog("bt-hog", mb: 48, cgroup: cgroup)
@@ -51,8 +50,7 @@ import Testing
 
     /// Thousands of short-lived processes a second, inside and outside the
     /// scope, for 30 s while two dry-run daemons scan continuously.
-    @Test func survivesAProcessStorm() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func survivesAProcessStorm() throws {
         let cgroup = try TestCgroup()
         let hog = try Child.hog("bt-stormhog", mb: 48, cgroup: cgroup, oomScoreAdj: 1000)
         let seconds = 30

@@ -225,3 +225,9 @@ func victimPID(in line: String) -> Int32? {
     guard let range = line.range(of: "kill pid ") ?? line.range(of: "killing pid ") else { return nil }
     return Int32(line[range.upperBound...].prefix { $0.isNumber })
 }
+
+extension Trait where Self == ConditionTrait {
+    /// Cgroups, kills of other processes and dropping to another user need
+    /// root; as anyone else these tests are skipped, not failed.
+    static var needsRoot: Self { .enabled(if: Harness.isRoot, "needs root") }
+}

@@ -12,8 +12,7 @@ import Testing
                               "--pidfile", pidFile] + extra)
     }
 
-    @Test func killsTheBiggestChildWithSIGTERM() throws {
-        try #require(Harness.isRoot, "killing and cgroups need root")
+    @Test(.needsRoot) func killsTheBiggestChildWithSIGTERM() throws {
         let cgroup = try TestCgroup()
         let small = try Child.hog("bk-small", mb: 8, cgroup: cgroup)
         let hog = try Child.hog("bk-hog", mb: 64, cgroup: cgroup)
@@ -37,8 +36,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func escalatesToSIGKILLWhenSIGTERMIsIgnored() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func escalatesToSIGKILLWhenSIGTERMIsIgnored() throws {
         let cgroup = try TestCgroup()
         let small = try Child.hog("bk-small", mb: 8, cgroup: cgroup)
         let stubborn = try Child.hog("bk-stubborn", mb: 64, cgroup: cgroup, ignoreTerm: true)
@@ -56,8 +54,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func sigkillAtOnceAtTheKillThreshold() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func sigkillAtOnceAtTheKillThreshold() throws {
         let cgroup = try TestCgroup()
         let hog = try Child.hog("bk-hog", mb: 32, cgroup: cgroup, ignoreTerm: true)
         let run = try daemon(cgroup, ["-m", "100,100", "--grace", "30"])
@@ -68,8 +65,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func processGroupFlagKillsTheWholeGroup() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func processGroupFlagKillsTheWholeGroup() throws {
         let cgroup = try TestCgroup()
         let bystander = try Child.hog("bk-bystander", mb: 8, cgroup: cgroup)
         // The leader holds the most; its two children share its group, and
@@ -94,8 +90,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func withoutTheGroupFlagOnlyTheLeaderDies() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func withoutTheGroupFlagOnlyTheLeaderDies() throws {
         let cgroup = try TestCgroup()
         let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
         var members: [Int32] = []
@@ -110,8 +105,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func neverKillListAndMinus1000AreRespected() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func neverKillListAndMinus1000AreRespected() throws {
         let cgroup = try TestCgroup()
         let listed = try Child.hog("bk-precious", mb: 96, cgroup: cgroup)
         let exempt = try Child.hog("bk-exempt", mb: 80, cgroup: cgroup, oomScoreAdj: -1000)
@@ -128,8 +122,7 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    @Test func nothingKillableIsSaidOnceAndBacksOff() throws {
-        try #require(Harness.isRoot)
+    @Test(.needsRoot) func nothingKillableIsSaidOnceAndBacksOff() throws {
         let cgroup = try TestCgroup()
         let exempt = try Child.hog("bk-exempt", mb: 16, cgroup: cgroup)
         let run = try daemon(cgroup, ["-u", "bk-*"])

@@ -1,0 +1,66 @@
+# bustd: build, test and install. `make` builds the release binaries into
+# bin/, `make test` runs the whole test suite, `make install` installs the
+# binaries and the systemd unit. Missing Debian packages are installed first.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSTEMDUNITDIR ?= /etc/systemd/system
+DESTDIR ?=
+SWIFT ?= swift
+
+# Debian packages the build and the tests need (python3 and util-linux's
+# setpriv drive the integration tests).
+BUILD_PACKAGES := libc6-dev
+TEST_PACKAGES := python3 util-linux procps
+
+# The Embedded Swift runtime of the toolchain on PATH.
+EMBEDDED_LIB := $(shell dirname "$$(dirname "$$(readlink -f "$$(command -v swiftc)")")")/lib/swift/embedded/$(shell uname -m)-unknown-linux-gnu
+
+.PHONY: all deps test-deps test run install uninstall clean bench
+
+all: bin/bustd bin/bustd-notify
+
+deps:
+	@./dist/ensure-packages $(BUILD_PACKAGES)
+
+test-deps: deps
+	@./dist/ensure-packages $(TEST_PACKAGES)
+
+# The daemon: Embedded Swift, statically linked (see Package.swift).
+bin/bustd: deps $(shell find Sources/bustd Sources/Shared Sources/CBustd -type f) Package.swift
+	BUSTD_EMBEDDED=1 BUSTD_EMBEDDED_LIB="$(EMBEDDED_LIB)" $(SWIFT) build -c release --product bustd --scratch-path .build-embedded
+	@mkdir -p bin
+	cp .build-embedded/release/bustd bin/bustd
+	strip bin/bustd
+
+bin/bustd-notify: deps $(shell find Sources/bustd-notify Sources/Shared -type f) Package.swift
+	$(SWIFT) build -c release --product bustd-notify
+	@mkdir -p bin
+	cp .build/release/bustd-notify bin/bustd-notify
+
+# Builds, then watches this machine in the foreground without killing:
+# the safe way to see what bustd would do. Ctrl-C stops it.
+run: bin/bustd
+	./bin/bustd --no-daemon --dry-run --verbose
+
+test: test-deps
+	$(SWIFT) test
+
+bench: bin/bustd
+	BUSTD_BIN=bin/bustd bench/footprint
+
+install: all
+	install -D -m 0755 bin/bustd $(DESTDIR)$(BINDIR)/bustd
+	install -D -m 0755 bin/bustd-notify $(DESTDIR)$(BINDIR)/bustd-notify
+	@mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/bustd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
+	@echo "Installed. Start it with: systemctl daemon-reload && systemctl enable --now bustd"
+
+uninstall:
+	-systemctl disable --now bustd 2>/dev/null
+	rm -f $(DESTDIR)$(BINDIR)/bustd $(DESTDIR)$(BINDIR)/bustd-notify
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
+
+clean:
+	rm -rf bin .build .build-embedded
