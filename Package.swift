@@ -13,7 +13,7 @@ let embeddedLibDir = Context.environment["BUSTD_EMBEDDED_LIB"]
 
 let daemonSwiftSettings: [SwiftSetting] = embedded
     ? [.enableExperimentalFeature("Embedded"),
-       .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
+       .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections", "-Xcc", "-DBUSTD_EMBEDDED_LIBC"])]
     : []
 let daemonLinkerSettings: [LinkerSetting] = embedded
     ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm",

@@ -1,3 +1,5 @@
+#define _GNU_SOURCE 1
+#include "cbustd_libc.h"
 #include "cbustd.h"
 #include <regex.h>
 #include <sys/syscall.h>
@@ -54,7 +56,7 @@ static void proc_path(char *out, size_t size, int pid, const char *name) {
     out[used + length] = 0;
 }
 
-ssize_t bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, size_t len) {
+long bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, size_t len) {
     char path[64 + 256];
     proc_path(path, sizeof path, pid, name);
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
@@ -77,10 +79,10 @@ ssize_t bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, si
         if (used < len) break;
     }
     close(fd);
-    return (ssize_t)used;
+    return (long)used;
 }
 
-ssize_t bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t len) {
+long bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t len) {
     char path[64 + 256];
     if (len == 0) { errno = EINVAL; return -1; }
     proc_path(path, sizeof path, pid, name);
@@ -98,7 +100,7 @@ long long bustd_proc_owner(int dirfd, int pid) {
     return (long long)st.st_uid;
 }
 
-int bustd_next_pid(DIR *dir) {
+int bustd_next_pid(struct __dirstream *dir) {
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         const char *p = entry->d_name;
@@ -110,7 +112,7 @@ int bustd_next_pid(DIR *dir) {
     return -1;
 }
 
-const char *bustd_next_subdir(DIR *dir) {
+const char *bustd_next_subdir(struct __dirstream *dir) {
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         if (entry->d_type != DT_DIR) continue;
@@ -281,4 +283,67 @@ int64_t bustd_realtime_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int unix_address(const char *path, struct sockaddr_un *address) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof address->sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(address->sun_path, path, length);
+    return 0;
+}
+
+int bustd_listen_unix(const char *path, int backlog) {
+    struct sockaddr_un address;
+    if (unix_address(path, &address) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    // Bind under umask 0111 so the socket never exists with wider or
+    // narrower rights than 0666, not even between bind and chmod.
+    mode_t old = umask(0111);
+    int rc = bind(fd, (struct sockaddr *)&address, sizeof address);
+    umask(old);
+    if (rc != 0 || chmod(path, 0666) != 0 || listen(fd, backlog) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int bustd_unix_socket_alive(const char *path) {
+    struct sockaddr_un address;
+    if (unix_address(path, &address) != 0) return 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int alive = connect(fd, (struct sockaddr *)&address, sizeof address) == 0;
+    close(fd);
+    return alive;
+}
+
+int bustd_accept(int listen_fd) { return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int bustd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+long bustd_raise_fd_limit(long wanted) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    if ((long)limit.rlim_cur < wanted) {
+        rlim_t target = (rlim_t)wanted;
+        if (limit.rlim_max != RLIM_INFINITY && target > limit.rlim_max) target = limit.rlim_max;
+        limit.rlim_cur = target;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return (long)limit.rlim_cur;
 }

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// `--scope DIR`: a cgroup v2 directory whose processes (its own and its
 /// descendants') are the only candidates. Where the directory has a memory
@@ -12,7 +15,7 @@ final class CgroupScope {
         guard stat(path, &info) == 0 else {
             return .failure(OptionError("--scope \(quotedArgument(path)): \(errorText(bustd_errno()))"))
         }
-        guard info.st_mode & UInt32(S_IFMT) == UInt32(S_IFDIR) else {
+        guard info.st_mode & 0o170000 == 0o040000 else {  // S_IFMT, S_IFDIR
             return .failure(OptionError("--scope \(quotedArgument(path)): not a directory"))
         }
         guard access(path + "/cgroup.procs", R_OK) == 0 else {

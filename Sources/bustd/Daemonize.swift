@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// Detaches from the terminal the classic way: fork, setsid, fork again (so
 /// the daemon can never reacquire a terminal), chdir /, stdio to /dev/null.

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// How a kill ended.
 enum KillOutcome: Equatable {

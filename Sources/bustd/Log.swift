@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 import Shared
 
 /// Severity, numbered as syslog(3) and journald number them.

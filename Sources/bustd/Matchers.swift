@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// A POSIX extended regular expression (regcomp/regexec from libc: no
 /// Foundation in the Embedded build).

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 import Shared
 
 /// The main loop: look at memory, decide, act, sleep.

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// The pid file, locked with flock(2) for as long as bustd runs: a second
 /// instance finds the lock taken and refuses to start. A stale file from a

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 import Shared
 
 /// One line of a PSI file: averages in hundredths of a percent, total in µs.

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// A directory under /proc (or a fixture tree in tests), opened once, whose
 /// files are read into one reused buffer: a scan of thousands of processes

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// A process that may be killed, as seen during one scan.
 struct Candidate {

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 
 /// Keeps bustd's pages in RAM: a daemon that must act when memory runs out
 /// cannot wait for its own code to be paged back in. MCL_ONFAULT locks pages

@@ -1,4 +1,7 @@
 import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
 import Shared
 
 /// A reason not to start, and the exit status it earns: 2 for bad input,

@@ -3,27 +3,17 @@
 // variadic functions (open, syscall, syslog), errno, and kernel calls that
 // glibc 2.36 does not declare by default (pidfd_*, process_mrelease).
 #pragma once
-#define _GNU_SOURCE 1
-#include <stdint.h>
+// Only the compiler's own headers here: in ordinary Swift builds the libc
+// headers belong to the Glibc module, and a second textual copy of them in
+// this module clashes with Foundation's (fd_set, regex_t). The Embedded
+// build has no Glibc module and gets libc through cbustd_libc.h instead.
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <errno.h>
-#include <signal.h>
-#include <poll.h>
-#include <time.h>
-#include <dirent.h>
-#include <syslog.h>
-#include <fnmatch.h>
-#include <sys/types.h>
-#include <sys/stat.h>
-#include <sys/sysinfo.h>
-#include <sys/mman.h>
-#include <sys/file.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <stdint.h>
+#ifdef BUSTD_EMBEDDED_LIBC
+#include "cbustd_libc.h"
+#endif
+
+struct __dirstream;  // glibc's DIR
 
 // argv, captured by a constructor: Embedded Swift has no CommandLine.
 int bustd_argc(void);
@@ -38,17 +28,17 @@ int bustd_openat(int dirfd, const char *path, int flags);
 
 // Reads all of DIRFD/PID/NAME (or DIRFD/NAME when pid < 0) into buf.
 // Returns the byte count (the file is cut at len), or -1 with errno set.
-ssize_t bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, size_t len);
+long bustd_read_proc_file(int dirfd, int pid, const char *name, char *buf, size_t len);
 // readlink of DIRFD/PID/NAME, NUL-terminated; -1 with errno on failure.
-ssize_t bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t len);
+long bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t len);
 // Owner uid of DIRFD/PID (the process's real uid as /proc shows it), or -1.
 long long bustd_proc_owner(int dirfd, int pid);
 
 // Directory walking: the next entry whose name is a positive decimal number
 // (a pid), or -1 at the end. Other entries are skipped.
-int bustd_next_pid(DIR *dir);
+int bustd_next_pid(struct __dirstream *dir);
 // The next subdirectory name of dir (not . or ..), or NULL at the end.
-const char *bustd_next_subdir(DIR *dir);
+const char *bustd_next_subdir(struct __dirstream *dir);
 
 // Closes every descriptor above 2: a daemon must not hold its launcher's
 // pipes or sockets open (the launcher would wait for EOF forever).
@@ -78,6 +68,20 @@ int bustd_sd_notify(const char *state);
 void *bustd_regex_compile(const char *pattern, char *err, size_t errlen);
 int bustd_regex_matches(const void *regex, const char *text);
 void bustd_regex_free(void *regex);
+
+// The event socket. bustd_listen_unix binds a non-blocking stream socket at
+// path with mode 0666 and listens; -1 with errno on failure.
+int bustd_listen_unix(const char *path, int backlog);
+// 1 when a server accepts connections at path, 0 when nothing does (no
+// socket, or a stale one left by a crash).
+int bustd_unix_socket_alive(const char *path);
+// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno.
+int bustd_accept(int listen_fd);
+// SO_PEERCRED: the peer's pid, uid and gid as of connect(2).
+int bustd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+// Raises the soft RLIMIT_NOFILE towards wanted (up to the hard limit);
+// returns the soft limit now in force.
+long bustd_raise_fd_limit(long wanted);
 
 int64_t bustd_monotonic_ms(void);
 int64_t bustd_realtime_ms(void);
