@@ -56,6 +56,13 @@ Options:
   -n, --no-daemon        Stay in the foreground (for systemd and terminals).
       --pidfile PATH     Pid file, locked while bustd runs (default
                          /run/bustd.pid when killing; none in a dry run).
+      --socket PATH      Publish events (kills, exits, failures, low-memory
+                         warnings, kernel OOM kills) as JSON lines on this
+                         Unix socket (default /run/bustd/bustd.sock when
+                         killing; none in a dry run unless given).
+      --socket-group GROUP
+                         Members of GROUP see every user's events; others
+                         see only events about their own processes.
   -V, --verbose          Also log every scan and pressure change.
       --version          Print the version and exit.
   -h, --help             Print this help and exit.

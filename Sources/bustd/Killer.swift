@@ -52,7 +52,10 @@ final class Killer {
         return group
     }
 
-    func kill(_ victim: Candidate, urgency: Urgency, memoryAtKillLevel: () -> Bool) -> KillReport {
+    /// afterFirstSignal runs once the first signal is sent (to publish the
+    /// kill without delaying it); memoryAtKillLevel is asked during the grace.
+    func kill(_ victim: Candidate, urgency: Urgency, afterFirstSignal: () -> Void,
+              memoryAtKillLevel: () -> Bool) -> KillReport {
         let group = processGroup(for: victim)
         var pidfd = bustd_pidfd_open(victim.pid)
         if pidfd < 0 {
@@ -91,6 +94,7 @@ final class Killer {
             if !isAlive(victim, pidfd: pidfd) { return KillReport(outcome: .vanished, signals: "") }
             return KillReport(outcome: .failed(error), signals: "")
         }
+        afterFirstSignal()
         if urgency == .kill {
             killSentAt = startedAt
             released = bustd_process_mrelease(pidfd) == 0

@@ -41,24 +41,14 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
 
 /// Keeps /proc/meminfo open and re-reads it with one pread(2) per sample.
 final class MemoryInfoReader {
-    private let fd: Int32
-    private let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 8192)
+    private let file: PreadFile
 
     init?(path: String = "/proc/meminfo") {
-        fd = bustd_open(path, O_RDONLY, 0)
-        guard fd >= 0 else { buffer.deallocate(); return nil }
+        guard let file = PreadFile(path: path, capacity: 8192) else { return nil }
+        self.file = file
     }
 
-    deinit {
-        close(fd)
-        buffer.deallocate()
-    }
-
-    func read() -> MemoryInfo? {
-        let count = pread(fd, buffer.baseAddress, buffer.count, 0)
-        guard count > 0 else { return nil }
-        return parseMemoryInfo(UnsafeBufferPointer(rebasing: buffer[0..<count]))
-    }
+    func read() -> MemoryInfo? { file.withContents(parseMemoryInfo) }
 }
 
 /// sysinfo(2): one syscall, no parsing. Its free RAM is MemFree (page cache

@@ -17,6 +17,10 @@ final class Monitor {
     let scope: CgroupScope?
     let scanner: ProcessScanner
     let killer: Killer
+    /// The event socket, when there is one.
+    var events: EventServer?
+    /// The kernel's OOM kill counter, when /proc/vmstat has one.
+    var kernelOOM: KernelOOMWatcher?
 
     private var tracker = PressureTracker()
     private var cooldownUntilMs: Int64 = 0
@@ -24,8 +28,14 @@ final class Monitor {
     private var memoryReadFailed = false
     /// Whether this cooldown was already mentioned (verbose logs only).
     private var cooldownLogged = false
+    private var lastWarningMs: Int64?
+    private var lastKernelOOMCheckMs: Int64 = 0
     /// How long to back off when no process can be killed.
     static let noVictimBackoffMs: Int64 = 5000
+    /// At most one low-memory warning this often.
+    static let warningIntervalMs: Int64 = 60_000
+    /// While memory is plentiful, the kernel's OOM counter is read this often.
+    static let kernelOOMCheckMs: Int64 = 10_000
 
     init(options: Options, memoryReader: MemoryInfoReader, pressure: PressureSource?,
          scope: CgroupScope?, scanner: ProcessScanner, killer: Killer) {
@@ -49,6 +59,7 @@ final class Monitor {
     /// to sleep before the next look.
     func step(nowMs: Int64) -> Int {
         if scope == nil, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
+            if nowMs - lastKernelOOMCheckMs >= Monitor.kernelOOMCheckMs { checkKernelOOM(nowMs: nowMs) }
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             let ram = PollInterval.headroomKiB(freeKiB: Int64(quick.freeRAMBytes / 1024),
                                                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
@@ -56,6 +67,7 @@ final class Monitor {
                                                 totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
             return PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
         }
+        checkKernelOOM(nowMs: nowMs)
         guard let status = readMemory() else { return 1000 }
         let pressureValue = pressure?.read()?.avg10(config.pressureMetric)
         tracker.update(pressure: pressureValue, cutoff: config.pressureCutoff, nowMs: nowMs)
@@ -64,11 +76,15 @@ final class Monitor {
         if decision.urgency != .none {
             if nowMs >= cooldownUntilMs {
                 cooldownLogged = false
-                act(on: decision, memory: status)
+                act(on: decision, memory: status, pressure: pressureValue)
             } else if !cooldownLogged {
                 Log.debug("\(decision.explanation); cooling down for \(cooldownUntilMs - nowMs) ms more")
                 cooldownLogged = true
             }
+        } else if isApproachingLowMemory(status, config: config),
+                  lastWarningMs.map({ nowMs - $0 >= Monitor.warningIntervalMs }) ?? true {
+            warn(memory: status, pressure: pressureValue)
+            lastWarningMs = nowMs
         }
         let ram = PollInterval.headroomKiB(freeKiB: status.availableKiB, totalKiB: status.totalKiB, threshold: config.memory.terminate)
         let swap = PollInterval.headroomKiB(freeKiB: status.swapFreeKiB, totalKiB: status.swapTotalKiB, threshold: config.swap.terminate)
@@ -88,7 +104,7 @@ final class Monitor {
         return scope?.memoryStatus(machine: machine) ?? machine
     }
 
-    private func act(on decision: Decision, memory before: MemoryStatus) {
+    private func act(on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?) {
         let scan = scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
         Log.debug("scanned \(scan.scanned) processes in \(scan.elapsedMs) ms (\(scan.vanished) vanished mid-scan)")
         guard let victim = scan.victim else {
@@ -106,26 +122,35 @@ final class Monitor {
         let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
         if options.dryRun {
             Log.notice("dry run: would kill \(description)\(group); \(why); would send \(decision.urgency.signalName)")
+            events?.publish(.kill(killEvent(victim, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
             cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
             return
         }
         Log.notice("killing \(description)\(group); \(why); sending \(decision.urgency.signalName)")
-        let report = killer.kill(victim, urgency: decision.urgency) {
+        let report = killer.kill(victim, urgency: decision.urgency, afterFirstSignal: {
+            events?.publish(.kill(killEvent(victim, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
+        }, memoryAtKillLevel: {
             guard let now = readMemory() else { return false }
             return decide(memory: now, pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill
-        }
+        })
         let after = readMemory()
         let recovered = after.map { " memory recovered \(formatKiB($0.availableKiB - before.availableKiB)) (available \(formatHundredths(before.availablePercent))% -> \(formatHundredths($0.availablePercent))%)" } ?? ""
         let released = report.memoryReleased ? ", reaped early with process_mrelease" : ""
+        let recoveredKiB = after.map { $0.availableKiB - before.availableKiB } ?? 0
         switch report.outcome {
         case .exited(let ms):
             Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released);\(recovered)")
+            events?.publish(.killed(Event.Killed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
+                                                 timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
         case .stillAlive(let ms):
             Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released);\(recovered)")
+            events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
+                                                         reason: "still alive \(ms) ms after SIGKILL")))
         case .vanished:
             Log.info("pid \(victim.pid) exited before it was signalled; nothing killed")
         case .failed(let why):
             Log.error("could not kill pid \(victim.pid): \(why)")
+            events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
         }
         // Figures lag a kill: wait, then re-measure before another victim.
         cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
@@ -144,12 +169,83 @@ final class Monitor {
     /// Command lines are cut to this many bytes in logs.
     static let commandLineLimit = 1024
 
+    /// Sleeps until the interval is over or a PSI trigger fires, serving
+    /// the event socket meanwhile.
     private func sleep(milliseconds: Int) {
-        var entry = pollfd(fd: pressure?.triggerFD ?? -1, events: Int16(POLLPRI), revents: 0)
-        let ready = poll(&entry, 1, Int32(milliseconds))
-        if ready > 0 && entry.revents & Int16(POLLERR) != 0 {
-            Log.warning("the PSI trigger stopped working (its cgroup was removed?); continuing on the timer")
-            pressure?.disarmTrigger()
+        let deadline = bustd_monotonic_ms() + Int64(milliseconds)
+        var descriptors: [pollfd] = []
+        while bustd_stop_requested() == 0 {
+            let remaining = deadline - bustd_monotonic_ms()
+            if remaining <= 0 { return }
+            descriptors.removeAll(keepingCapacity: true)
+            descriptors.append(pollfd(fd: pressure?.triggerFD ?? -1, events: Int16(POLLPRI), revents: 0))
+            events?.appendPollDescriptors(to: &descriptors)
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
+            if ready <= 0 { return }  // the interval is over, or a signal
+            events?.handle(descriptors[1...])
+            let trigger = descriptors[0].revents
+            if trigger & Int16(POLLERR) != 0 {
+                Log.warning("the PSI trigger stopped working (its cgroup was removed?); continuing on the timer")
+                pressure?.disarmTrigger()
+                return
+            }
+            if trigger & Int16(POLLPRI) != 0 {
+                Log.debug("PSI trigger: memory stalls began")
+                return
+            }
         }
+    }
+
+    // MARK: Events
+
+    private func killEvent(_ victim: Candidate, decision: Decision, memory: MemoryStatus, pressure: Int?, dryRun: Bool) -> Event.Kill {
+        let proc = scanner.proc
+        var cmdline = proc.readBytes(pid: victim.pid, "cmdline", limit: Monitor.commandLineLimit) ?? []
+        while cmdline.last == 0 { cmdline.removeLast() }
+        return Event.Kill(
+            pid: victim.pid, uid: victim.uid, userName: UserDatabase.userName(uid: victim.uid),
+            processName: victim.stat.name, commandLine: cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 },
+            commandLineTruncated: cmdline.count >= Monitor.commandLineLimit,
+            executablePath: proc.readLink(pid: victim.pid, "exe").map(stripDeleted),
+            rssKiB: victim.residentKiB, swapKiB: swapKiB(of: victim.pid),
+            oomScore: victim.oomScore, oomScoreAdj: victim.oomScoreAdj,
+            signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
+            figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun)
+    }
+
+    private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {
+        Event.Figures(availablePercent: memory.availablePercent, swapFreePercent: memory.swapFreePercent, pressurePercent: pressure)
+    }
+
+    private var eventThresholds: Event.Thresholds {
+        Event.Thresholds(memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
+                         swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
+                         pressureCutoffPercent: config.pressureCutoff)
+    }
+
+    /// VmSwap of a process, in KiB (0 when unknown).
+    private func swapKiB(of pid: Int32) -> Int64 {
+        guard let status = scanner.proc.readBytes(pid: pid, "status") else { return 0 }
+        for line in status.split(separator: 0x0A) where line.starts(with: "VmSwap:".utf8) {
+            return Int64(parseLeadingInteger(line.dropFirst(7)) ?? 0)
+        }
+        return 0
+    }
+
+    /// Memory nears the low-memory rule: say so (log and event), with the
+    /// process that would be chosen, at most once a minute.
+    private func warn(memory: MemoryStatus, pressure: Int?) {
+        let scan = scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
+        let next = scan.victim.map { " if it drops to \(formatHundredths(config.memory.terminate))%, pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
+        Log.notice("memory is getting low: \(memory.summary)\(next)")
+        let victim = scan.victim.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
+        events?.publish(.warning(Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)))
+    }
+
+    private func checkKernelOOM(nowMs: Int64) {
+        lastKernelOOMCheckMs = nowMs
+        guard let count = kernelOOM?.newKills(), count > 0 else { return }
+        Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (/proc/vmstat oom_kill)")
+        events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: .vmstat)))
     }
 }

@@ -41,6 +41,9 @@ struct Options {
     var avoid: String?
     var scope: String?
     var pidFile: String?
+    /// The event socket; nil means the default (none in a dry run).
+    var socketPath: String?
+    var socketGroup: String?
 
     /// The pressure rule acts only while available memory is at or below
     /// this (twice the SIGTERM threshold): stalls with more memory free than
@@ -153,6 +156,8 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--avoid": options.avoid = try nonEmpty(try value(), option: argument)
         case "--scope": options.scope = try nonEmpty(try value(), option: argument)
         case "--pidfile": options.pidFile = try nonEmpty(try value(), option: argument)
+        case "--socket": options.socketPath = try nonEmpty(try value(), option: argument)
+        case "--socket-group": options.socketGroup = try nonEmpty(try value(), option: argument)
         default:
             throw OptionError("unknown option \(quotedArgument(argument)) (see --help)")
         }

@@ -114,3 +114,27 @@ func readEntireFile(_ path: String) -> [UInt8]? {
         contents.append(contentsOf: chunk[0..<count])
     }
 }
+
+/// A file kept open and re-read whole with one pread(2): for the figures
+/// bustd samples again and again (/proc/meminfo, /proc/vmstat).
+final class PreadFile {
+    private let fd: Int32
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+
+    init?(path: String, capacity: Int) {
+        fd = bustd_open(path, O_RDONLY, 0)
+        guard fd >= 0 else { return nil }
+        buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    func withContents<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
+        let count = pread(fd, buffer.baseAddress, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return body(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+    }
+}

@@ -44,9 +44,13 @@ struct RuleConfig {
         pressureGate = options.pressureGate
     }
 
-    /// Above this much free RAM (hundredths of a percent) neither rule can
-    /// fire, whatever /proc/meminfo says: the sysinfo shortcut.
-    var quickLookCeiling: Int { max(memory.terminate, pressureGate) }
+    /// Warnings start at one and a half times the SIGTERM thresholds.
+    var warningMemory: Int { min(10_000, memory.terminate * 3 / 2) }
+    var warningSwap: Int { min(10_000, swap.terminate * 3 / 2) }
+
+    /// Above this much free RAM (hundredths of a percent) neither rule nor
+    /// a warning can fire, whatever /proc/meminfo says: the sysinfo shortcut.
+    var quickLookCeiling: Int { max(memory.terminate, pressureGate, warningMemory) }
 }
 
 /// How long memory pressure has stayed at or above the cutoff.
@@ -91,4 +95,10 @@ func decide(memory status: MemoryStatus, pressure: Int?, pressureHeldMs: Int64, 
             explanation: "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(formatHundredths(available))% <= \(formatHundredths(config.pressureGate))%")
     }
     return decision
+}
+
+/// Memory is approaching the low-memory rule: both figures at or below one
+/// and a half times their SIGTERM thresholds.
+func isApproachingLowMemory(_ status: MemoryStatus, config: RuleConfig) -> Bool {
+    status.availablePercent <= config.warningMemory && status.swapFreePercent <= config.warningSwap
 }

@@ -18,14 +18,19 @@ final class Setup {
     let monitor: Monitor
     let pressure: PressureSource?
     let scope: CgroupScope?
+    let proc: ProcDirectory
+    let socketGroup: UInt32?
 
     static let defaultPidFile = "/run/bustd.pid"
 
-    private init(options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?) {
+    private init(options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?,
+                 proc: ProcDirectory, socketGroup: UInt32?) {
         self.options = options
         self.monitor = monitor
         self.pressure = pressure
         self.scope = scope
+        self.proc = proc
+        self.socketGroup = socketGroup
     }
 
     static func prepare(_ options: Options) -> Result<Setup, StartupError> {
@@ -54,6 +59,13 @@ final class Setup {
             case .failure(let error): return usage(error)
             }
         }
+        var socketGroup: UInt32?
+        if let name = options.socketGroup {
+            guard let gid = UserDatabase.groupID(named: name) else {
+                return usage(OptionError("--socket-group \(quotedArgument(name)): no such group in /etc/group"))
+            }
+            socketGroup = gid
+        }
         if !options.dryRun && geteuid() != 0 {
             return environment("must run as root to kill other users' processes (--dry-run works without root)")
         }
@@ -70,7 +82,9 @@ final class Setup {
         let monitor = Monitor(options: options, memoryReader: memoryReader,
                               pressure: pressure.availability == .available ? pressure : nil,
                               scope: scope, scanner: scanner, killer: killer)
-        return .success(Setup(options: options, monitor: monitor, pressure: pressure, scope: scope))
+        monitor.kernelOOM = KernelOOMWatcher()
+        return .success(Setup(options: options, monitor: monitor, pressure: pressure, scope: scope,
+                              proc: proc, socketGroup: socketGroup))
     }
 
     /// Takes the pid file, detaches, protects itself, runs the loop.
@@ -84,6 +98,19 @@ final class Setup {
                 return 1
             }
         }
+        // The socket is created after the privilege checks and the pid
+        // file lock, so a second instance never touches the first's socket.
+        var server: EventServer?
+        if let path = options.socketPath ?? (options.dryRun ? nil : EventServer.defaultPath) {
+            switch EventServer.open(path: path, socketGroup: socketGroup, proc: proc) {
+            case .success(let opened): server = opened
+            case .failure(let error):
+                writeStandardError("bustd: \(error.message)\n")
+                pidFile?.remove()
+                return error.status
+            }
+        }
+        monitor.events = server
         if options.daemonize, let error = daemonize() {
             writeStandardError("bustd: cannot become a daemon: \(error)\n")
             return 1
@@ -104,6 +131,8 @@ final class Setup {
         Log.info("\(locked); \(protection)")
         if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
         if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
+        if let server { Log.info("publishing events on \(server.path) (instance \(server.instance))") }
+        if monitor.kernelOOM == nil { Log.info("/proc/vmstat has no oom_kill counter: kernel OOM kills will not be reported") }
         switch pressure?.availability ?? .available {
         case .available:
             if let problem = pressure?.armTrigger() {
@@ -121,6 +150,7 @@ final class Setup {
         monitor.run()
 
         _ = bustd_sd_notify("STOPPING=1")
+        server?.shutDown()
         Log.notice("stopping on a signal")
         pidFile?.remove()
         return 0

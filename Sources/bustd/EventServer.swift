@@ -1,0 +1,316 @@
+import CBustd
+#if !hasFeature(Embedded)
+import Glibc
+#endif
+import Shared
+
+/// One subscriber on the event socket.
+final class EventPeer {
+    let fd: Int32
+    let pid: Int32
+    let uid: UInt32
+    /// Root and members of --socket-group see every event; others only
+    /// events about their own processes.
+    let seesAll: Bool
+    /// Bytes accepted for sending but not yet written: the hello, or the
+    /// rest of a line the socket took only part of.
+    var pending: [UInt8] = []
+    var pendingOffset = 0
+    /// The next event of the log to send.
+    var nextSequence: UInt64
+    /// Everything the peer wrote so far, and its first line (the request).
+    var received = 0
+    var requestLine: [UInt8] = []
+    var requestHandled = false
+    /// Why it is being dropped; nil while it is healthy.
+    var dropReason: String?
+
+    init(fd: Int32, pid: Int32, uid: UInt32, seesAll: Bool, nextSequence: UInt64) {
+        self.fd = fd
+        self.pid = pid
+        self.uid = uid
+        self.seesAll = seesAll
+        self.nextSequence = nextSequence
+    }
+
+    var name: String { "event peer pid \(pid) uid \(uid)" }
+}
+
+/// The event socket: every kill, exit, failure, warning and kernel OOM kill
+/// as a line of JSON (Sources/Shared), fanned out to subscribers.
+///
+/// Nothing here ever blocks: sockets are non-blocking, each peer holds at
+/// most one pending line and a cursor into the shared EventLog, and a peer
+/// that falls out of the log (it stopped reading), writes too much, or
+/// hangs up is dropped. The kill path publishes and moves on.
+final class EventServer {
+    /// Peers in total, and per user (root is limited by the total only).
+    static let maxPeers = 2000
+    static let maxPeersPerUser = 64
+    /// A peer writes one request line; more than this gets it dropped.
+    static let maxInputBytes = 4096
+    static let defaultPath = "/run/bustd/bustd.sock"
+
+    let path: String
+    let instance: String
+    private let listenFD: Int32
+    private let socketGroup: UInt32?
+    private let proc: ProcDirectory
+    private(set) var log = EventLog()
+    private(set) var peers: [EventPeer] = []
+    private var lastRefusalLogMs: Int64?
+
+    /// Creates the socket (and its directory, root-owned 0755), replacing a
+    /// stale socket and refusing to start beside a live daemon.
+    static func open(path: String, socketGroup: UInt32?, proc: ProcDirectory) -> Result<EventServer, StartupError> {
+        func failure(_ text: String) -> Result<EventServer, StartupError> { .failure(StartupError(message: text, status: 1)) }
+        let directory = parentDirectory(of: path)
+        if mkdir(directory, 0o755) == 0 {
+            _ = chmod(directory, 0o755)  // whatever the umask
+        } else if bustd_errno() != EEXIST {
+            return failure("cannot create \(quotedArgument(directory)): \(errorText(bustd_errno()))")
+        }
+        var info = stat()
+        guard lstat(directory, &info) == 0, info.st_mode & 0o170000 == 0o040000 else {
+            return failure("\(quotedArgument(directory)) is not a directory")
+        }
+        // Only its owner may replace the socket: never serve from a
+        // directory another user can write to.
+        guard info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+            return failure("\(quotedArgument(directory)) is writable by others or not owned by bustd's user; refusing to put the event socket there")
+        }
+        if access(path, F_OK) == 0 {
+            if bustd_unix_socket_alive(path) != 0 {
+                return failure("another bustd is already serving events on \(quotedArgument(path))")
+            }
+            unlink(path)  // stale, from a crash
+        }
+        let fd = bustd_listen_unix(path, 128)
+        guard fd >= 0 else { return failure("cannot listen on \(quotedArgument(path)): \(errorText(bustd_errno()))") }
+        _ = bustd_raise_fd_limit(EventServer.maxPeers + 64)
+        var generator = SystemRandomNumberGenerator()
+        return .success(EventServer(path: path, listenFD: fd, instance: Event.makeInstanceID(using: &generator),
+                                    socketGroup: socketGroup, proc: proc))
+    }
+
+    private init(path: String, listenFD: Int32, instance: String, socketGroup: UInt32?, proc: ProcDirectory) {
+        self.path = path
+        self.listenFD = listenFD
+        self.instance = instance
+        self.socketGroup = socketGroup
+        self.proc = proc
+    }
+
+    /// Closes every connection and removes the socket.
+    func shutDown() {
+        for peer in peers { close(peer.fd) }
+        peers.removeAll()
+        close(listenFD)
+        unlink(path)
+    }
+
+    // MARK: Publishing
+
+    /// Numbers, keeps and sends an event. Returns its sequence number.
+    @discardableResult
+    func publish(_ payload: Event.Payload) -> UInt64 {
+        let retained = log.append { sequence in
+            let event = Event(sequence: sequence, instance: instance, timeMs: bustd_realtime_ms(), payload: payload)
+            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID,
+                                 line: Array(event.encodeLine().utf8), redactedLine: redactedLine(of: event))
+        }
+        for peer in peers { flush(peer) }
+        removeDroppedPeers()
+        return retained.sequence
+    }
+
+    /// A warning names the process that would be chosen; other users get
+    /// the warning without it. Other events about another user's process
+    /// are not sent at all.
+    private func redactedLine(of event: Event) -> [UInt8]? {
+        guard case .warning(var warning) = event.payload, warning.victim != nil else { return nil }
+        warning.victim = nil
+        var copy = event
+        copy.payload = .warning(warning)
+        return Array(copy.encodeLine().utf8)
+    }
+
+    private func line(_ event: RetainedEvent, for peer: EventPeer) -> [UInt8]? {
+        if peer.seesAll || event.subjectUID == nil || event.subjectUID == peer.uid { return event.line }
+        return event.redactedLine
+    }
+
+    // MARK: Polling
+
+    /// The descriptors to poll: the listening socket first, then each peer.
+    func appendPollDescriptors(to descriptors: inout [pollfd]) {
+        descriptors.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+        for peer in peers {
+            let wantsToWrite = peer.pendingOffset < peer.pending.count || peer.nextSequence < log.nextSequence
+            descriptors.append(pollfd(fd: peer.fd, events: Int16(POLLIN) | (wantsToWrite ? Int16(POLLOUT) : 0), revents: 0))
+        }
+    }
+
+    /// Handles what poll reported, for the descriptors appendPollDescriptors gave.
+    func handle(_ descriptors: ArraySlice<pollfd>) {
+        guard let first = descriptors.first else { return }
+        let current = peers
+        for (offset, entry) in descriptors.dropFirst().enumerated() where offset < current.count {
+            let peer = current[offset]
+            guard entry.fd == peer.fd, entry.revents != 0 else { continue }
+            if entry.revents & Int16(POLLIN) != 0 { read(from: peer) }
+            if entry.revents & Int16(POLLERR | POLLNVAL) != 0 { drop(peer, "connection error") }
+            else if entry.revents & Int16(POLLHUP) != 0 && peer.dropReason == nil { drop(peer, nil) }
+            if peer.dropReason == nil && entry.revents & Int16(POLLOUT) != 0 { flush(peer) }
+        }
+        removeDroppedPeers()
+        if first.revents & Int16(POLLIN) != 0 { acceptPeers() }
+    }
+
+    private func acceptPeers() {
+        // A bounded batch per wake, so a connection storm cannot starve
+        // the memory checks.
+        for _ in 0..<64 {
+            let fd = bustd_accept(listenFD)
+            if fd < 0 { return }
+            var pid: Int32 = 0
+            var uid: UInt32 = 0
+            var gid: UInt32 = 0
+            guard bustd_peer_credentials(fd, &pid, &uid, &gid) == 0 else {
+                close(fd)
+                continue
+            }
+            if let refusal = refusal(uid: uid) {
+                close(fd)
+                let now = bustd_monotonic_ms()
+                if lastRefusalLogMs.map({ now - $0 >= 60_000 }) ?? true {
+                    Log.warning("refusing event peer pid \(pid) uid \(uid): \(refusal)")
+                    lastRefusalLogMs = now
+                }
+                continue
+            }
+            let peer = EventPeer(fd: fd, pid: pid, uid: uid, seesAll: seesAll(pid: pid, uid: uid, gid: gid),
+                                 nextSequence: log.nextSequence)
+            peer.pending = Array(helloLine(for: peer).utf8)
+            peers.append(peer)
+            Log.debug("\(peer.name) connected; it sees \(peer.seesAll ? "all events" : "its own processes' events")")
+            flush(peer)
+        }
+    }
+
+    private func refusal(uid: UInt32) -> String? {
+        if peers.count >= EventServer.maxPeers { return "\(EventServer.maxPeers) peers already connected" }
+        if uid != 0 && peers.reduce(0, { $0 + ($1.uid == uid ? 1 : 0) }) >= EventServer.maxPeersPerUser {
+            return "uid \(uid) already has \(EventServer.maxPeersPerUser) connections"
+        }
+        return nil
+    }
+
+    private func seesAll(pid: Int32, uid: UInt32, gid: UInt32) -> Bool {
+        if uid == 0 { return true }
+        guard let socketGroup else { return false }
+        return gid == socketGroup || UserDatabase.groups(ofProcess: pid, proc: proc).contains(socketGroup)
+    }
+
+    private func helloLine(for peer: EventPeer) -> String {
+        var retained: ClosedRange<UInt64>?
+        if let oldest = log.oldestSequence, let newest = log.newestSequence { retained = oldest...newest }
+        let hello = Event.Hello(daemonVersion: bustdVersion, scope: peer.seesAll ? .all : .ownUID,
+                                peerUID: peer.uid, retained: retained)
+        // The hello is not kept; its number is that of the newest event.
+        let event = Event(sequence: log.nextSequence - 1, instance: instance, timeMs: bustd_realtime_ms(), payload: .hello(hello))
+        return event.encodeLine()
+    }
+
+    // MARK: Reading and writing
+
+    private func read(from peer: EventPeer) {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let count = buffer.withUnsafeMutableBytes { recv(peer.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if count == 0 { drop(peer, nil); return }  // hung up
+        if count < 0 {
+            let error = bustd_errno()
+            if error != EAGAIN && error != EINTR { drop(peer, "read failed: \(errorText(error))") }
+            return
+        }
+        peer.received += count
+        if peer.received > EventServer.maxInputBytes {
+            drop(peer, "it wrote more than \(EventServer.maxInputBytes) bytes (peers only listen)")
+            return
+        }
+        guard !peer.requestHandled else { return }  // peers only listen: ignored
+        for byte in buffer[0..<count] {
+            if byte == 0x0A {
+                handleRequest(peer)
+                return
+            }
+            peer.requestLine.append(byte)
+        }
+    }
+
+    /// The first line a peer writes may ask for the events it missed:
+    /// {"v":1,"type":"subscribe","since":SEQ,"instance":"..."}. Anything
+    /// else is ignored.
+    private func handleRequest(_ peer: EventPeer) {
+        peer.requestHandled = true
+        guard let request = try? decodeSubscribeRequest(line: peer.requestLine),
+              let since = request.replaysFrom(daemonInstance: instance),
+              let oldest = log.oldestSequence else { return }
+        let first = max(oldest, since &+ 1)
+        if first < peer.nextSequence {
+            peer.nextSequence = first
+            Log.debug("\(peer.name) asked for events after \(since); replaying from \(first)")
+        }
+        peer.requestLine = []
+        flush(peer)
+    }
+
+    /// Writes what the peer may see, until the socket would block.
+    private func flush(_ peer: EventPeer) {
+        while peer.dropReason == nil {
+            if peer.pendingOffset >= peer.pending.count {
+                peer.pending.removeAll(keepingCapacity: true)
+                peer.pendingOffset = 0
+                guard peer.nextSequence < log.nextSequence else { return }
+                guard let event = log.event(peer.nextSequence) else {
+                    drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later")
+                    return
+                }
+                peer.nextSequence += 1
+                guard let line = line(event, for: peer) else { continue }
+                peer.pending = line
+            }
+            let count = peer.pending.withUnsafeBytes { bytes in
+                send(peer.fd, bytes.baseAddress! + peer.pendingOffset, bytes.count - peer.pendingOffset,
+                     Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                let error = bustd_errno()
+                if error == EAGAIN || error == EINTR { return }
+                drop(peer, error == EPIPE || error == ECONNRESET ? nil : "write failed: \(errorText(error))")
+                return
+            }
+            peer.pendingOffset += count
+        }
+    }
+
+    /// Marks a peer for removal; a nil reason is an ordinary hang-up.
+    private func drop(_ peer: EventPeer, _ reason: String?) {
+        guard peer.dropReason == nil else { return }
+        peer.dropReason = reason ?? ""
+        if let reason { Log.info("dropping \(peer.name): \(reason)") } else { Log.debug("\(peer.name) disconnected") }
+    }
+
+    private func removeDroppedPeers() {
+        guard peers.contains(where: { $0.dropReason != nil }) else { return }
+        for peer in peers where peer.dropReason != nil { close(peer.fd) }
+        peers.removeAll { $0.dropReason != nil }
+    }
+}
+
+/// "/run/bustd/bustd.sock" → "/run/bustd"; "bustd.sock" → ".".
+func parentDirectory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let parent = String(path[..<slash])
+    return parent.isEmpty ? "/" : parent
+}
