@@ -117,18 +117,19 @@ final class Monitor {
             return
         }
         lastNoVictimLogMs = nil
-        let description = describe(victim)
+        let details = VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+        let description = describe(victim, details)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
         let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
         if options.dryRun {
             Log.notice("dry run: would kill \(description)\(group); \(why); would send \(decision.urgency.signalName)")
-            events?.publish(.kill(killEvent(victim, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
+            events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
             cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
             return
         }
         Log.notice("killing \(description)\(group); \(why); sending \(decision.urgency.signalName)")
         let report = killer.kill(victim, urgency: decision.urgency, afterFirstSignal: {
-            events?.publish(.kill(killEvent(victim, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
+            events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
         }, memoryAtKillLevel: {
             guard let now = readMemory() else { return false }
             return decide(memory: now, pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill
@@ -157,13 +158,9 @@ final class Monitor {
     }
 
     /// "pid 4242 (uid 1000) "firefox" exe "/usr/bin/firefox" cmdline "…": RSS …"
-    private func describe(_ victim: Candidate) -> String {
-        let proc = scanner.proc
-        let exe = proc.readLink(pid: victim.pid, "exe").map { " exe " + quoted($0) } ?? ""
-        var cmdline = proc.readBytes(pid: victim.pid, "cmdline", limit: Monitor.commandLineLimit) ?? []
-        while cmdline.last == 0 { cmdline.removeLast() }
-        let arguments = cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 }
-        return "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(arguments)): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)"
+    private func describe(_ victim: Candidate, _ details: VictimDetails) -> String {
+        let exe = details.executable.map { " exe " + quoted($0) } ?? ""
+        return "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(details.commandLine)): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)"
     }
 
     /// Command lines are cut to this many bytes in logs.
@@ -198,16 +195,13 @@ final class Monitor {
 
     // MARK: Events
 
-    private func killEvent(_ victim: Candidate, decision: Decision, memory: MemoryStatus, pressure: Int?, dryRun: Bool) -> Event.Kill {
-        let proc = scanner.proc
-        var cmdline = proc.readBytes(pid: victim.pid, "cmdline", limit: Monitor.commandLineLimit) ?? []
-        while cmdline.last == 0 { cmdline.removeLast() }
-        return Event.Kill(
+    private func killEvent(_ victim: Candidate, _ details: VictimDetails, decision: Decision, memory: MemoryStatus,
+                           pressure: Int?, dryRun: Bool) -> Event.Kill {
+        Event.Kill(
             pid: victim.pid, uid: victim.uid, userName: UserDatabase.userName(uid: victim.uid),
-            processName: victim.stat.name, commandLine: cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 },
-            commandLineTruncated: cmdline.count >= Monitor.commandLineLimit,
-            executablePath: proc.readLink(pid: victim.pid, "exe").map(stripDeleted),
-            rssKiB: victim.residentKiB, swapKiB: swapKiB(of: victim.pid),
+            processName: victim.stat.name, commandLine: details.commandLine,
+            commandLineTruncated: details.commandLineTruncated, executablePath: details.executable,
+            rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
             oomScore: victim.oomScore, oomScoreAdj: victim.oomScoreAdj,
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
             figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun)
@@ -221,15 +215,6 @@ final class Monitor {
         Event.Thresholds(memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
                          swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
                          pressureCutoffPercent: config.pressureCutoff)
-    }
-
-    /// VmSwap of a process, in KiB (0 when unknown).
-    private func swapKiB(of pid: Int32) -> Int64 {
-        guard let status = scanner.proc.readBytes(pid: pid, "status") else { return 0 }
-        for line in status.split(separator: 0x0A) where line.starts(with: "VmSwap:".utf8) {
-            return Int64(parseLeadingInteger(line.dropFirst(7)) ?? 0)
-        }
-        return 0
     }
 
     /// Memory nears the low-memory rule: say so (log and event), with the

@@ -100,9 +100,10 @@ final class Child {
 
     /// A hog: see Harness.hogScript.
     static func hog(_ name: String, mb: Int, cgroup: TestCgroup?, ignoreTerm: Bool = false, children: Int = 0,
-                    ownGroup: Bool = true, oomScoreAdj: Int? = nil) throws -> Child {
+                    ownGroup: Bool = true, oomScoreAdj: Int? = nil, asUser uid: UInt32? = nil) throws -> Child {
         let script = Harness.hogScript.replacingOccurrences(of: "'", with: "'\\''")
-        let child = try Child("\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")", cgroup: cgroup)
+        let user = uid.map { "/usr/bin/setpriv --reuid=\($0) --regid=\($0) --clear-groups " } ?? ""
+        let child = try Child("\(user)\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")", cgroup: cgroup)
         try child.waitUntilResident(kib: mb * 1024 * 9 / 10)
         return child
     }
@@ -143,6 +144,16 @@ final class Child {
         while process.isRunning && Date() < deadline { usleep(10_000) }
         guard !process.isRunning else { return nil }
         return process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
+    }
+
+    /// Runs a short python program to the end; returns its exit status.
+    static func pythonOneShot(_ program: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.python.hasPrefix("/") ? Harness.python : "/usr/bin/env")
+        process.arguments = (Harness.python.hasPrefix("/") ? [] : ["python3"]) + ["-c", program]
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     func stop() {

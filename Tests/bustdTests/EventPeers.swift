@@ -1,0 +1,115 @@
+import Foundation
+
+/// Python clients of bustd's event socket, each run as its own process
+/// (and, with setpriv, as another user).
+enum EventPeers {
+    static let script = #"""
+    import json, os, random, resource, select, socket, sys, time
+    mode, path, out, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    extra = sys.argv[5] if len(sys.argv) > 5 else ""
+    end = time.time() + seconds
+
+    def connect():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        return s
+
+    if mode == "listen":
+        s = connect()
+        if extra:
+            s.sendall(json.dumps({"v": 1, "type": "subscribe", "since": int(extra)}).encode() + b"\n")
+        s.settimeout(0.2)
+        data, lines = b"", []
+        while time.time() < end:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            data += chunk
+            while b"\n" in data:
+                line, data = data.split(b"\n", 1)
+                lines.append({"t": time.time(), "line": line.decode("utf-8", "replace")})
+        json.dump(lines, open(out, "w"))
+    elif mode == "many":
+        count = int(extra)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 100), hard))
+        socks = [connect() for _ in range(count)]
+        poller = select.poll()
+        for s in socks:
+            s.setblocking(False)
+            poller.register(s, select.POLLIN)
+        by_fd = {s.fileno(): i for i, s in enumerate(socks)}
+        buffers = [b""] * count
+        arrivals = [dict() for _ in range(count)]
+        hellos = [0] * count
+        closed = [False] * count
+        open(out + ".ready", "w").write("ready")
+        while time.time() < end:
+            for fd, ev in poller.poll(100):
+                i = by_fd[fd]
+                try:
+                    chunk = socks[i].recv(65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    closed[i] = True
+                    poller.unregister(fd)
+                    continue
+                buffers[i] += chunk
+                while b"\n" in buffers[i]:
+                    line, buffers[i] = buffers[i].split(b"\n", 1)
+                    event = json.loads(line)
+                    if event["type"] == "hello":
+                        hellos[i] += 1
+                    else:
+                        arrivals[i][str(event["seq"])] = time.time()
+        json.dump({"hellos": hellos, "closed": closed, "arrivals": arrivals}, open(out, "w"))
+    elif mode == "garbage":
+        s = connect()
+        sent, dropped = 0, False
+        while time.time() < end and not dropped:
+            try:
+                s.sendall(bytes(random.getrandbits(8) for _ in range(512)))
+                sent += 512
+                time.sleep(0.01)
+            except (BrokenPipeError, ConnectionResetError):
+                dropped = True
+        json.dump({"sent": sent, "dropped": dropped}, open(out, "w"))
+    elif mode == "noread":
+        s = connect()
+        time.sleep(seconds)
+        json.dump({"ok": True}, open(out, "w"))
+    elif mode == "halfline":
+        for _ in range(50):
+            s = connect()
+            s.sendall(b'{"v":1,"type":"subscr')
+            s.close()
+        json.dump({"ok": True}, open(out, "w"))
+    """#
+
+    /// Starts a peer; its result lands in the returned file when it exits.
+    static func start(_ mode: String, socket: String, seconds: Double, extra: String = "", asUser uid: UInt32? = nil) throws -> (Child, String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(mode)-\(UUID()).json").path
+        let user = uid.map { "/usr/bin/setpriv --reuid=\($0) --regid=\($0) --clear-groups " } ?? ""
+        let quotedScript = script.replacingOccurrences(of: "'", with: "'\\''")
+        let child = try Child("\(user)\(Harness.python) -c '\(quotedScript)' \(mode) \(socket) \(out) \(seconds) \(extra)")
+        return (child, out)
+    }
+
+    /// The decoded JSON lines a "listen" peer received.
+    static func lines(_ out: String) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        let records = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        return try records.map { record in
+            let line = (record["line"] as? String ?? "").data(using: .utf8)!
+            return try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
+        }
+    }
+
+    static func json(_ out: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any] ?? [:]
+    }
+}

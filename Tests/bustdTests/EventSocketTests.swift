@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+/// The event socket of the real daemon: privacy between users, replay,
+/// fan-out to many peers, and peers that misbehave.
+@Suite(.serialized) struct EventSocketTests {
+    func socketDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-sock-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        return directory
+    }
+
+    func pidFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
+    }
+
+    @Test(.needsRoot) func eachUserSeesOnlyItsOwnProcessesAndRootSeesAll() throws {
+        let cgroup = try TestCgroup()
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(["-n", "--scope", cgroup.path, "-m", "100", "-s", "100", "--cooldown", "0.3",
+                                 "--grace", "5", "--pidfile", pidFile(), "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+        #expect((attributes[.posixPermissions] as? Int) == 0o666)
+
+        let seconds = 14.0
+        let (peerA, outA) = try EventPeers.start("listen", socket: socket, seconds: seconds, asUser: 1001)
+        let (peerB, outB) = try EventPeers.start("listen", socket: socket, seconds: seconds, asUser: 1002)
+        let (peerC, outC) = try EventPeers.start("listen", socket: socket, seconds: seconds, asUser: 1003)
+        let (peerRoot, outRoot) = try EventPeers.start("listen", socket: socket, seconds: seconds)
+        usleep(700_000)
+        // Two victims of two users; the bigger goes first.
+        let hogA = try Child.hog("ev-hog-a", mb: 64, cgroup: cgroup, asUser: 1001)
+        let hogB = try Child.hog("ev-hog-b", mb: 32, cgroup: cgroup, asUser: 1002)
+        #expect(hogA.waitForSignal(timeout: 12) == SIGTERM)
+        #expect(hogB.waitForSignal(timeout: 12) == SIGTERM)
+        for peer in [peerA, peerB, peerC, peerRoot] { peer.process.waitUntilExit() }
+
+        func summary(_ out: String) throws -> [String] {
+            try EventPeers.lines(out).map { "\($0["type"] as? String ?? "?"):\(($0["pid"] as? Int).map(String.init) ?? "-")" }
+        }
+        let a = try EventPeers.lines(outA), b = try EventPeers.lines(outB)
+        let c = try EventPeers.lines(outC), root = try EventPeers.lines(outRoot)
+        #expect(a.first?["scope"] as? String == "own-uid" && a.first?["peer_uid"] as? Int == 1001)
+        #expect(root.first?["scope"] as? String == "all")
+        #expect(try summary(outA) == ["hello:-", "kill:\(hogA.pid)", "killed:\(hogA.pid)"])
+        #expect(try summary(outB) == ["hello:-", "kill:\(hogB.pid)", "killed:\(hogB.pid)"])
+        #expect(try summary(outC) == ["hello:-"])
+        #expect(try summary(outRoot) == ["hello:-", "kill:\(hogA.pid)", "killed:\(hogA.pid)", "kill:\(hogB.pid)", "killed:\(hogB.pid)"])
+        // Nothing of one user's processes reaches another user.
+        let rawA = try String(contentsOfFile: outA, encoding: .utf8)
+        #expect(!rawA.contains("ev-hog-b") && !rawA.contains("\(hogB.pid)"))
+        #expect(c.count == 1)
+        let kill = try #require(a.first { $0["type"] as? String == "kill" })
+        #expect(kill["name"] as? String == "ev-hog-a")
+        #expect(kill["uid"] as? Int == 1001 && kill["rule"] as? String == "low-memory" && kill["signal"] as? String == "SIGTERM")
+        #expect(kill["dry_run"] as? Bool == false)
+        #expect((kill["rss_kib"] as? Int ?? 0) > 60_000)
+        #expect(b.count == 3)
+
+        // A notifier that starts afterwards and asks for everything since
+        // 0 gets the four events it missed, in order.
+        let (late, outLate) = try EventPeers.start("listen", socket: socket, seconds: 1.5, extra: "0")
+        late.process.waitUntilExit()
+        let replayed = try EventPeers.lines(outLate).map { $0["seq"] as? Int ?? -1 }
+        #expect(replayed == [4, 1, 2, 3, 4], "hello (newest 4), then the four events")
+        #expect(run.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socket), "socket left behind")
+    }
+
+    @Test(.needsRoot) func aThousandPeersAndMisbehavingOnesDoNotDelayEvents() throws {
+        let cgroup = try TestCgroup()
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let dryVictim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
+        // A dry run decides every 0.5 s: a steady stream of kill events.
+        let run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
+                                 "--cooldown", "0.5", "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        usleep(300_000)
+        let rssBefore = try residentKiB(run.process.processIdentifier)
+
+        let (noReader, _) = try EventPeers.start("noread", socket: socket, seconds: 12)
+        let (garbage, outGarbage) = try EventPeers.start("garbage", socket: socket, seconds: 10)
+        let (halfLine, _) = try EventPeers.start("halfline", socket: socket, seconds: 1)
+        let (many, outMany) = try EventPeers.start("many", socket: socket, seconds: 8, extra: "1000")
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: outMany + ".ready") { usleep(20_000) }
+        usleep(2_000_000)
+        let rssWith1000 = try residentKiB(run.process.processIdentifier)
+        many.process.waitUntilExit()
+        garbage.process.waitUntilExit()
+        halfLine.process.waitUntilExit()
+
+        let result = try EventPeers.json(outMany)
+        let hellos = result["hellos"] as? [Int] ?? []
+        let arrivals = result["arrivals"] as? [[String: Double]] ?? []
+        #expect(hellos.count == 1000 && hellos.allSatisfy { $0 == 1 })
+        #expect((result["closed"] as? [Bool] ?? []).allSatisfy { !$0 }, "a good peer was dropped")
+        // Every event that reached one peer reached all 1,000, and the last
+        // copy left no later than 250 ms after the first.
+        var sequences = Set<String>()
+        for peer in arrivals { sequences.formUnion(peer.keys) }
+        let complete = sequences.filter { sequence in arrivals.allSatisfy { $0[sequence] != nil } }
+        #expect(complete.count >= 5, "only \(complete.count) events reached every peer")
+        var worstSpread = 0.0
+        for sequence in complete {
+            let times = arrivals.compactMap { $0[sequence] }
+            worstSpread = max(worstSpread, times.max()! - times.min()!)
+        }
+        print("1,000 peers: \(complete.count) events to all, worst fan-out spread \(Int(worstSpread * 1000)) ms; RSS \(rssBefore) -> \(rssWith1000) KiB")
+        #expect(worstSpread < 0.25)
+        #expect(rssWith1000 - rssBefore < 8 * 1024, "RSS grew by \(rssWith1000 - rssBefore) KiB for 1,000 peers")
+
+        let garbageResult = try EventPeers.json(outGarbage)
+        #expect(garbageResult["dropped"] as? Bool == true, "the garbage writer was never dropped")
+        #expect(run.log.contains("wrote more than 4096 bytes"))
+        #expect(run.process.isRunning)
+        #expect(dryVictim.isRunning, "a dry run signalled its victim")
+        noReader.stop()
+        #expect(run.stop() == 0)
+    }
+
+    @Test(.needsRoot) func staleSocketIsReplacedAndALiveOneRefused() throws {
+        let cgroup = try TestCgroup()
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        // A socket file nobody listens on, as a crash leaves it.
+        let stale = Child.pythonOneShot("import socket; s = socket.socket(socket.AF_UNIX); s.bind('\(socket)')")
+        #expect(stale == 0 && FileManager.default.fileExists(atPath: socket))
+        let first = try DaemonRun(["-n", "--scope", cgroup.path, "--pidfile", pidFile(), "--socket", socket])
+        try first.waitForLine(containing: "publishing events on")
+        let second = try DaemonRun(["-n", "--scope", cgroup.path, "--pidfile", pidFile(), "--socket", socket])
+        #expect(second.waitForExit() == 1)
+        #expect(second.log.contains("another bustd is already serving events on"))
+        #expect(first.stop() == 0)
+    }
+
+    @Test(.needsRoot) func refusesAWorldWritableSocketDirectoryAndAnUnknownGroup() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory, 0o777)
+        let run = try DaemonRun(["-n", "--dry-run", "--socket", directory + "/bustd.sock"])
+        #expect(run.waitForExit() == 1)
+        #expect(run.log.contains("writable by others"))
+        let group = try DaemonRun(["-n", "--dry-run", "--socket", directory + "/bustd.sock", "--socket-group", "no-such-group-x"])
+        #expect(group.waitForExit() == 2)
+        #expect(group.log.contains("no such group"))
+    }
+
+    @Test(.needsRoot) func warningsNameTheNextVictimOnlyToItsOwner() throws {
+        let cgroup = try TestCgroup()
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let hog = try Child.hog("ev-warn", mb: 16, cgroup: cgroup)
+        // 67 %: no rule fires at 98 % available, but the warning level
+        // (1.5 x 67 %, capped at 100 %) is reached.
+        let run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "67", "-s", "67", "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        // Both ask for everything since 0: the warning comes by replay.
+        let (rootPeer, outRoot) = try EventPeers.start("listen", socket: socket, seconds: 2, extra: "0")
+        let (userPeer, outUser) = try EventPeers.start("listen", socket: socket, seconds: 2, extra: "0", asUser: 1001)
+        rootPeer.process.waitUntilExit()
+        userPeer.process.waitUntilExit()
+        let line = try run.waitForLine(containing: "memory is getting low")
+        #expect(line.contains("pid \(hog.pid) \"ev-warn\" would be killed first"))
+        #expect(!run.log.contains("would kill pid"))
+        let warning = try #require(try EventPeers.lines(outRoot).first { $0["type"] as? String == "warning" })
+        #expect(warning["victim_pid"] as? Int == Int(hog.pid))
+        #expect(warning["victim_name"] as? String == "ev-warn")
+        let redacted = try #require(try EventPeers.lines(outUser).first { $0["type"] as? String == "warning" })
+        #expect(redacted["victim_pid"] is NSNull || redacted["victim_pid"] == nil)
+        #expect(!(try String(contentsOfFile: outUser, encoding: .utf8)).contains("ev-warn"))
+        #expect(run.stop() == 0)
+    }
+
+    /// A kernel OOM kill, confined to a cgroup v1 memory controller with a
+    /// 24 MiB limit that a 64 MiB process overruns.
+    @Test(.needsRoot, .enabled(if: FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.limit_in_bytes")))
+    func kernelOOMKillsAreReported() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(["-n", "--dry-run", "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        let (peer, out) = try EventPeers.start("listen", socket: socket, seconds: 14)
+        let memcg = "/sys/fs/cgroup/memory/bustd-test-oom-\(getpid())"
+        try FileManager.default.createDirectory(atPath: memcg, withIntermediateDirectories: false)
+        defer { rmdir(memcg) }
+        try "25165824".write(toFile: memcg + "/memory.limit_in_bytes", atomically: false, encoding: .utf8)
+        let victim = try Child("sh -c 'echo $$ > \(memcg)/cgroup.procs; exec \(Harness.python) -c \"b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\"'")
+        #expect(victim.waitForSignal(timeout: 10) == SIGKILL)
+        try run.waitForLine(containing: "the kernel's OOM killer killed", timeout: 13)
+        peer.process.waitUntilExit()
+        let event = try #require(try EventPeers.lines(out).first { $0["type"] as? String == "kernel-oom" })
+        #expect((event["count"] as? Int ?? 0) >= 1 && event["source"] as? String == "vmstat")
+        #expect(run.stop() == 0)
+    }
+
+    func residentKiB(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        return Int(line.split(separator: " ")[1]) ?? 0
+    }
+}
