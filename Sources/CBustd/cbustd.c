@@ -347,3 +347,18 @@ long bustd_raise_fd_limit(long wanted) {
     }
     return (long)limit.rlim_cur;
 }
+
+// glibc's __assert_fail (reached from its own start-up code) prints with
+// fprintf and translates with gettext, which links the printf, wide-stream,
+// iconv and locale-alias machinery, about 200 KB, into the static daemon.
+// This one says the same thing with write(2) and aborts.
+void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function) {
+    (void)function;
+    char number[24];
+    const char *parts[] = {"bustd: assertion failed: ", assertion, " (", file, ":", number, ")\n"};
+    format_unsigned(number, sizeof number, line);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (parts[i] != NULL) (void)!write(2, parts[i], strlen(parts[i]));
+    }
+    abort();
+}
