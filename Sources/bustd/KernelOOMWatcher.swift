@@ -22,15 +22,8 @@ final class KernelOOMWatcher {
 /// The value of the "oom_kill N" line of /proc/vmstat.
 func parseOOMKillCount(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
     let key = Array("oom_kill ".utf8)
-    var lineStart = 0
-    while lineStart < bytes.count {
-        var lineEnd = lineStart
-        while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
-        let line = bytes[lineStart..<lineEnd]
-        if line.starts(with: key), let value = parseLeadingInteger(line.dropFirst(key.count)), value >= 0 {
-            return UInt64(value)
-        }
-        lineStart = lineEnd + 1
+    for line in bytes.split(separator: 0x0A) where line.starts(with: key) {
+        if let value = parseLeadingInteger(line.dropFirst(key.count)), value >= 0 { return UInt64(value) }
     }
     return nil
 }

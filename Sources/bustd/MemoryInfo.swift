@@ -19,11 +19,8 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
     var available: Int64?
     var swapTotal: Int64 = 0
     var swapFree: Int64 = 0
-    var lineStart = 0
-    while lineStart < bytes.count {
-        var lineEnd = lineStart
-        while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
-        let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+    for slice in bytes.split(separator: 0x0A) {
+        let line = UnsafeBufferPointer(rebasing: slice)
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let key = line[0..<colon]
             let value = parseLeadingInteger(line[(colon + 1)...]).map { Int64($0) }
@@ -32,7 +29,6 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
             else if key.elementsEqual("SwapTotal".utf8) { swapTotal = value ?? 0 }
             else if key.elementsEqual("SwapFree".utf8) { swapFree = value ?? 0 }
         }
-        lineStart = lineEnd + 1
     }
     guard let total, let available, total > 0 else { return nil }
     return MemoryInfo(totalKiB: total, availableKiB: available,

@@ -24,12 +24,8 @@ struct PressureFigures: Equatable {
 func parsePressure(_ bytes: UnsafeBufferPointer<UInt8>) -> PressureFigures? {
     var figures = PressureFigures()
     var sawSome = false
-    var lineStart = 0
-    while lineStart < bytes.count {
-        var lineEnd = lineStart
-        while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
-        let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
-        lineStart = lineEnd + 1
+    for slice in bytes.split(separator: 0x0A) {
+        let line = UnsafeBufferPointer(rebasing: slice)
         guard let space = line.firstIndex(of: 0x20) else { continue }
         let kind = line[0..<space]
         guard let parsed = parsePressureFields(UnsafeBufferPointer(rebasing: line[(space + 1)...])) else { return nil }
