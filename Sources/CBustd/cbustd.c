@@ -1,7 +1,6 @@
 #define _GNU_SOURCE 1
 #include "cbustd_libc.h"
 #include "cbustd.h"
-#include <regex.h>
 #include <sys/syscall.h>
 
 static int saved_argc;
@@ -228,51 +227,6 @@ int bustd_sd_notify(const char *state) {
     errno = saved;
     return sent < 0 ? -1 : 1;
 }
-
-// The messages of regerror(3), which would link gettext and its iconv
-// tables into the static binary just to translate them.
-static const char *regex_error_text(int code) {
-    switch (code) {
-    case REG_BADPAT: return "Invalid regular expression";
-    case REG_ECOLLATE: return "Invalid collation character";
-    case REG_ECTYPE: return "Invalid character class name";
-    case REG_EESCAPE: return "Trailing backslash";
-    case REG_ESUBREG: return "Invalid back reference";
-    case REG_EBRACK: return "Unmatched [, [^, [:, [., or [=";
-    case REG_EPAREN: return "Unmatched ( or \\(";
-    case REG_EBRACE: return "Unmatched \\{";
-    case REG_BADBR: return "Invalid content of \\{\\}";
-    case REG_ERANGE: return "Invalid range end";
-    case REG_ESPACE: return "Memory exhausted";
-    case REG_BADRPT: return "Invalid preceding regular expression";
-    case REG_EEND: return "Premature end of regular expression";
-    case REG_ESIZE: return "Regular expression too big";
-    case REG_ERPAREN: return "Unmatched ) or \\)";
-    default: return "Invalid regular expression";
-    }
-}
-
-static void copy_text(char *out, size_t size, const char *text) {
-    if (size == 0) return;
-    size_t length = strlen(text);
-    if (length >= size) length = size - 1;
-    memcpy(out, text, length);
-    out[length] = 0;
-}
-
-void *bustd_regex_compile(const char *pattern, char *err, size_t errlen) {
-    regex_t *regex = malloc(sizeof *regex);
-    if (regex == NULL) { copy_text(err, errlen, "Memory exhausted"); return NULL; }
-    int rc = regcomp(regex, pattern, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        copy_text(err, errlen, regex_error_text(rc));
-        free(regex);
-        return NULL;
-    }
-    return regex;
-}
-int bustd_regex_matches(const void *regex, const char *text) { return regexec((const regex_t *)regex, text, 0, NULL, 0) == 0; }
-void bustd_regex_free(void *regex) { if (regex) { regfree(regex); free(regex); } }
 
 int64_t bustd_monotonic_ms(void) {
     struct timespec ts;

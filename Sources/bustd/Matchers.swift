@@ -1,40 +1,38 @@
-import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
+/// The matchers behind --prefer, --avoid and the never-kill list. Both are
+/// hand-written in Swift (RegularExpression.swift, Glob.swift) rather than
+/// libc's regcomp/regexec and fnmatch: in the static daemon those link
+/// gettext, iconv tables and wide-character I/O (~250 KB of text), a large
+/// share of the footprint that bustd exists to keep small.
 
-/// A POSIX extended regular expression (regcomp/regexec from libc: no
-/// Foundation in the Embedded build).
+/// A POSIX extended regular expression, as regcomp(REG_EXTENDED | REG_NOSUB)
+/// reads it in the C locale, matched against bytes.
 final class Regex {
     let pattern: String
-    private let compiled: UnsafeMutableRawPointer
+    private let program: RegexProgram
 
-    /// Compiles pattern, or returns the libc message explaining why not.
+    /// Compiles pattern, or returns the message explaining why not.
     static func compile(_ pattern: String) -> Result<Regex, OptionError> {
-        var message = [CChar](repeating: 0, count: 256)
-        guard let compiled = bustd_regex_compile(pattern, &message, message.count) else {
-            let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            return .failure(OptionError("invalid regular expression \(quotedArgument(pattern)): \(text)"))
+        do {
+            return .success(Regex(pattern: pattern, program: try RegexProgram(compiling: Array(pattern.utf8))))
+        } catch {
+            return .failure(OptionError("invalid regular expression \(quotedArgument(pattern)): \(error.reason)"))
         }
-        return .success(Regex(pattern: pattern, compiled: compiled))
     }
 
-    private init(pattern: String, compiled: UnsafeMutableRawPointer) {
+    private init(pattern: String, program: RegexProgram) {
         self.pattern = pattern
-        self.compiled = compiled
+        self.program = program
     }
 
-    deinit { bustd_regex_free(compiled) }
-
-    func matches(_ bytes: [UInt8]) -> Bool {
-        withCString(bytes) { bustd_regex_matches(compiled, $0) != 0 }
-    }
+    /// Whether any part of bytes matches (regexec without anchoring flags).
+    func matches(_ bytes: [UInt8]) -> Bool { program.matches(bytes) }
 }
 
-/// The never-kill list: shell globs (fnmatch) separated by `|`, each
-/// matched against the process name and against its executable's path.
+/// The never-kill list: shell globs (fnmatch semantics) separated by `|`,
+/// each matched against the process name and against its executable's path.
 struct GlobList {
     private(set) var patterns: [String] = []
+    private var globs: [Glob] = []
 
     var isEmpty: Bool { patterns.isEmpty }
 
@@ -51,19 +49,18 @@ struct GlobList {
                 return .failure(OptionError("invalid glob \(quotedArgument(glob)): '[' without a closing ']'"))
             }
             list.patterns.append(glob)
+            list.globs.append(Glob(glob))
         }
         return .success(list)
     }
 
     mutating func append(contentsOf other: GlobList) {
         patterns.append(contentsOf: other.patterns)
+        globs.append(contentsOf: other.globs)
     }
 
     func matches(_ bytes: [UInt8]) -> Bool {
-        guard !patterns.isEmpty else { return false }
-        return withCString(bytes) { text in
-            patterns.contains { fnmatch($0, text, 0) == 0 }
-        }
+        globs.contains { $0.matches(bytes) }
     }
 
     private static func bracketsBalanced(_ glob: String) -> Bool {

@@ -86,16 +86,6 @@ func parseLeadingInteger<C: Collection>(_ bytes: C) -> Int? where C.Element == U
     return negative ? -value : value
 }
 
-/// The bytes of a C string made from these bytes, with NULs replaced so a
-/// hostile name cannot cut a pattern match short.
-func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-    var copy = bytes.map { $0 == 0 ? UInt8(ascii: " ") : $0 }
-    copy.append(0)
-    return copy.withUnsafeBufferPointer { buffer in
-        buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
-    }
-}
-
 /// Reads a whole file of any size (e.g. cgroup.procs with thousands of
 /// pids), or nil if it cannot be opened or read.
 func readEntireFile(_ path: String) -> [UInt8]? {

@@ -52,7 +52,7 @@ import Testing
         #expect(try summary(outRoot) == ["hello:-", "kill:\(hogA.pid)", "killed:\(hogA.pid)", "kill:\(hogB.pid)", "killed:\(hogB.pid)"])
         // Nothing of one user's processes reaches another user.
         let rawA = try String(contentsOfFile: outA, encoding: .utf8)
-        #expect(!rawA.contains("ev-hog-b") && !rawA.contains("\(hogB.pid)"))
+        #expect(!rawA.contains("ev-hog-b") && !rawA.contains("\\\"pid\\\":\(hogB.pid),"))
         #expect(c.count == 1)
         let kill = try #require(a.first { $0["type"] as? String == "kill" })
         #expect(kill["name"] as? String == "ev-hog-a")

@@ -63,12 +63,6 @@ void bustd_syslog(int priority, const char *message);
 // Returns 1 when sent, 0 when no socket is set, -1 on error.
 int bustd_sd_notify(const char *state);
 
-// POSIX extended regex, kept opaque: regex.h clashes with the Glibc module
-// that ordinary Swift builds import. NULL on error, with the message in err.
-void *bustd_regex_compile(const char *pattern, char *err, size_t errlen);
-int bustd_regex_matches(const void *regex, const char *text);
-void bustd_regex_free(void *regex);
-
 // The event socket. bustd_listen_unix binds a non-blocking stream socket at
 // path with mode 0666 and listens; -1 with errno on failure.
 int bustd_listen_unix(const char *path, int backlog);

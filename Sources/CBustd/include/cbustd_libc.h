@@ -12,7 +12,6 @@
 #include <time.h>
 #include <dirent.h>
 #include <syslog.h>
-#include <fnmatch.h>
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
