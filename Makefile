@@ -5,13 +5,16 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSTEMDUNITDIR ?= /etc/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 DESTDIR ?=
 SWIFT ?= swift
 
 # Debian packages the build and the tests need (python3 and util-linux's
-# setpriv drive the integration tests).
-BUILD_PACKAGES := libc6-dev
-TEST_PACKAGES := python3 util-linux procps
+# setpriv drive the integration tests; dbus, python3-dbus and python3-gi run
+# bustd-notify's end-to-end tests against a fake notification server; Xvfb,
+# dunst and imagemagick its screenshot).
+BUILD_PACKAGES := libc6-dev libnotify-dev libdbus-1-dev pkg-config
+TEST_PACKAGES := python3 util-linux procps dbus dbus-x11 python3-dbus python3-gi dunst xvfb imagemagick x11-apps
 
 # The Embedded Swift runtime of the toolchain on PATH.
 EMBEDDED_LIB := $(shell dirname "$$(dirname "$$(readlink -f "$$(command -v swiftc)")")")/lib/swift/embedded/$(shell uname -m)-unknown-linux-gnu
@@ -33,10 +36,13 @@ bin/bustd: deps $(shell find Sources/bustd Sources/Shared Sources/CBustd -type f
 	cp .build-embedded/release/bustd bin/bustd
 	strip bin/bustd
 
-bin/bustd-notify: deps $(shell find Sources/bustd-notify Sources/Shared -type f) Package.swift
-	$(SWIFT) build -c release --product bustd-notify
+# The notifier: ordinary Swift with libnotify; the Swift runtime linked in,
+# so it needs no toolchain at run time.
+bin/bustd-notify: deps $(shell find Sources/bustd-notify Sources/CLibNotify Sources/CNotifySupport Sources/Shared -type f) Package.swift
+	$(SWIFT) build -c release --product bustd-notify --static-swift-stdlib
 	@mkdir -p bin
 	cp .build/release/bustd-notify bin/bustd-notify
+	strip bin/bustd-notify
 
 # Builds, then watches this machine in the foreground without killing:
 # the safe way to see what bustd would do. Ctrl-C stops it.
@@ -52,6 +58,10 @@ bench: bin/bustd
 install: all
 	install -D -m 0755 bin/bustd $(DESTDIR)$(BINDIR)/bustd
 	install -D -m 0755 bin/bustd-notify $(DESTDIR)$(BINDIR)/bustd-notify
+	install -D -m 0644 dist/bustd-notify.desktop $(DESTDIR)/etc/xdg/autostart/bustd-notify.desktop
+	@mkdir -p $(DESTDIR)$(USERUNITDIR)
+	sed 's|/usr/local/bin|$(BINDIR)|g' dist/bustd-notify.service > $(DESTDIR)$(USERUNITDIR)/bustd-notify.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/bustd-notify.service
 	@mkdir -p $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|@BINDIR@|$(BINDIR)|g' dist/bustd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
@@ -61,6 +71,7 @@ uninstall:
 	-systemctl disable --now bustd 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/bustd $(DESTDIR)$(BINDIR)/bustd-notify
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
+	rm -f $(DESTDIR)/etc/xdg/autostart/bustd-notify.desktop $(DESTDIR)$(USERUNITDIR)/bustd-notify.service
 
 clean:
 	rm -rf bin .build .build-embedded

@@ -34,8 +34,14 @@ let package = Package(
             dependencies: ["CBustd", "Shared"],
             swiftSettings: daemonSwiftSettings,
             linkerSettings: daemonLinkerSettings),
-        .executableTarget(name: "bustd-notify", dependencies: ["Shared"]),
+        // The per-user notifier: ordinary Swift without Foundation, libnotify
+        // through a system library, SO_PEERCRED through a tiny C target.
+        .systemLibrary(name: "CLibNotify", pkgConfig: "libnotify", providers: [.apt(["libnotify-dev"])]),
+        .target(name: "CNotifySupport"),
+        .executableTarget(name: "bustd-notify", dependencies: ["Shared", "CLibNotify", "CNotifySupport"]),
         .testTarget(name: "bustdTests", dependencies: ["bustd", "Shared", "CBustd"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "bustdNotifyTests", dependencies: ["bustd-notify", "Shared"],
+                    exclude: ["Resources"]),
     ]
 )

@@ -1,0 +1,4 @@
+// libnotify (and through it GLib/GIO) for bustd-notify. pkg-config's
+// "libnotify" supplies the include paths and libraries.
+#include <libnotify/notify.h>
+#include <gio/gio.h>

@@ -1,0 +1,112 @@
+// The words of each notification, from the events. Plain text: names are
+// already made safe by displayName, and markup escaping happens where the
+// server's capabilities are known (DesktopNotifier).
+import Shared
+
+/// One notification to show or update.
+struct NotificationContent: Equatable {
+    /// Same slot, same notification on screen: a later content replaces it.
+    var slot: Int
+    var kind: NotificationKind
+    var summary: String
+    var body: String
+}
+
+/// "3.5 %" below 10 %, "41 %" above: the precision that matters near the limits.
+func formatPercent(_ hundredths: Int) -> String {
+    if hundredths < 1_000 { return formatHundredths((hundredths + 5) / 10 * 10) + " %" }
+    return formatHundredths((hundredths + 50) / 100 * 100) + " %"
+}
+
+/// One victim of a burst: the kill, and the killed event once it came.
+struct BurstVictim: Equatable {
+    var pid: Int32
+    var name: [UInt8]
+    var kill: Event.Kill?
+    var killed: Event.Killed?
+}
+
+enum NotificationText {
+    static let maxNamesListed = 5
+
+    /// "bustd killed firefox (PID 4242)", "bustd would kill 3 processes: a, b, c".
+    static func killSummary(_ victims: [BurstVictim]) -> String {
+        let dryRun = !victims.isEmpty && victims.allSatisfy { $0.kill?.dryRun == true }
+        let verb = dryRun ? "bustd would kill" : "bustd killed"
+        if victims.count == 1 {
+            return verb + " \(displayName(victims[0].name)) (PID \(victims[0].pid))"
+        }
+        var names = victims.prefix(maxNamesListed).map { displayName($0.name) }.joined(separator: ", ")
+        if victims.count > maxNamesListed { names += " and \(victims.count - maxNamesListed) more" }
+        return verb + " \(victims.count) processes: " + names
+    }
+
+    /// Why (the figures of the first kill) and what came back (the killed events so far).
+    static func killBody(_ victims: [BurstVictim]) -> String {
+        var sentences: [String] = []
+        if let kill = victims.lazy.compactMap(\.kill).first {
+            sentences.append(why(kill))
+        }
+        let exited = victims.compactMap(\.killed)
+        if !exited.isEmpty {
+            let recovered = exited.reduce(Int64(0)) { $0 + $1.recoveredKiB }
+            sentences.append(recovered > 0 ? formatKiB(recovered) + " freed." : "No memory came back yet.")
+        }
+        if victims.contains(where: { $0.kill?.dryRun == true }) {
+            sentences.append("Dry run: nothing was signalled.")
+        }
+        return sentences.joined(separator: " ")
+    }
+
+    /// "Available memory was 3 %, memory pressure 41 %." with the rule's limit.
+    static func why(_ kill: Event.Kill) -> String {
+        let figures = kill.figures
+        var text = "Available memory was " + formatPercent(figures.availablePercent)
+        if let pressure = figures.pressurePercent {
+            text += ", memory pressure " + formatPercent(pressure)
+        }
+        switch kill.rule {
+        case .lowMemory:
+            text += " (bustd acts at " + formatPercent(kill.thresholds.memoryTerminatePercent) + " available)."
+        case .pressure:
+            text += " (bustd acts at " + formatPercent(kill.thresholds.pressureCutoffPercent) + " pressure)."
+        }
+        return text
+    }
+
+    static func killFailed(_ failure: Event.KillFailed, slot: Int) -> NotificationContent {
+        NotificationContent(slot: slot, kind: .killFailed,
+                            summary: "bustd could not kill \(displayName(failure.processName)) (PID \(failure.pid))",
+                            body: "Reason: " + displayName(Array(failure.reason.utf8), maxCharacters: 200) + ".")
+    }
+
+    static func warning(_ warning: Event.Warning, slot: Int) -> NotificationContent {
+        let available = formatPercent(warning.figures.availablePercent)
+        let limit = formatPercent(warning.thresholds.memoryTerminatePercent)
+        let who = warning.victim.map { "\(displayName($0.processName)) (PID \($0.pid))" } ?? "the biggest process"
+        return NotificationContent(slot: slot, kind: .warning,
+                                   summary: "Memory is low: \(available) available",
+                                   body: "bustd will stop \(who) if it drops to \(limit).")
+    }
+
+    static func kernelOOM(_ oom: Event.KernelOOM, slot: Int) -> NotificationContent {
+        let summary: String
+        if let name = oom.processName, let pid = oom.pid {
+            summary = "The kernel's OOM killer killed \(displayName(name)) (PID \(pid))"
+        } else if oom.count == 1 {
+            summary = "The kernel's OOM killer killed a process"
+        } else {
+            summary = "The kernel's OOM killer killed \(oom.count) processes"
+        }
+        return NotificationContent(slot: slot, kind: .kernelOOM, summary: summary,
+                                   body: "Memory ran out before bustd could act, or outside what it watches.")
+    }
+
+    /// "This happened 4 min ago." for replayed events, so old news reads as old.
+    static func ageNote(eventTimeMs: Int64, nowMs: Int64) -> String? {
+        let seconds = (nowMs - eventTimeMs) / 1000
+        guard seconds >= 60 else { return nil }
+        if seconds < 3600 { return "This happened \(seconds / 60) min ago." }
+        return "This happened \(seconds / 3600) h ago."
+    }
+}

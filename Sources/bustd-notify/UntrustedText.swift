@@ -1,0 +1,59 @@
+// Process names come from whoever started the process. Before one reaches
+// a notification, everything that could forge or hide text goes: control
+// characters (a newline would start a fake line), bidirectional overrides
+// (they reorder what is shown), and, where markup is read, < > &.
+
+/// Untrusted bytes as one line of plain text: invalid UTF-8 becomes U+FFFD,
+/// control and bidi-override characters become "?" , at most maxCharacters
+/// characters (then "…").
+func displayName<C: Collection>(_ bytes: C, maxCharacters: Int = 64) -> String where C.Element == UInt8 {
+    var out = ""
+    var count = 0
+    for scalar in String(decoding: Array(bytes), as: UTF8.self).unicodeScalars {
+        if count == maxCharacters { out += "…"; break }
+        out.unicodeScalars.append(isUnsafeForDisplay(scalar) ? "?" : scalar)
+        count += 1
+    }
+    return out.isEmpty ? "?" : out
+}
+
+/// C0 and C1 controls, DEL, line/paragraph separators and the bidi
+/// embedding, override and isolate characters.
+private func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+    default: false
+    }
+}
+
+/// For a notification body, which servers with "body-markup" read as a
+/// subset of HTML: & < > become entities.
+func escapedMarkup(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for character in text.unicodeScalars {
+        switch character {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        default: out.unicodeScalars.append(character)
+        }
+    }
+    return out
+}
+
+/// For a summary: the specification says it is plain text, but some
+/// servers (dunst's default format) put it into markup. Entities would show
+/// literally on the others, so the three characters become look-alikes.
+func markupFreeSummary(_ text: String) -> String {
+    var out = ""
+    for character in text.unicodeScalars {
+        switch character {
+        case "&": out += "＆"
+        case "<": out += "‹"
+        case ">": out += "›"
+        default: out.unicodeScalars.append(character)
+        }
+    }
+    return out
+}

@@ -1,0 +1,94 @@
+import Shared
+import Testing
+@testable import bustd_notify
+
+@Suite struct NotificationTextTests {
+    private func victim(_ kill: Event.Kill, _ killed: Event.Killed? = nil) -> BurstVictim {
+        BurstVictim(pid: kill.pid, name: kill.processName, kill: kill, killed: killed)
+    }
+
+    @Test func singleKillWithMemoryFreed() {
+        let victims = [victim(Fixtures.kill(), Fixtures.killed())]
+        #expect(NotificationText.killSummary(victims) == "bustd killed firefox (PID 4242)")
+        #expect(NotificationText.killBody(victims)
+                == "Available memory was 3 %, memory pressure 41 % (bustd acts at 10 % available). 2.1 GiB freed.")
+    }
+
+    @Test func beforeTheVictimExited() {
+        let victims = [victim(Fixtures.kill(available: 350, pressure: nil))]
+        #expect(NotificationText.killBody(victims) == "Available memory was 3.5 % (bustd acts at 10 % available).")
+    }
+
+    @Test func pressureRule() {
+        let victims = [victim(Fixtures.kill(rule: .pressure, available: 1_800, pressure: 4_149))]
+        #expect(NotificationText.killBody(victims)
+                == "Available memory was 18 %, memory pressure 41 % (bustd acts at 25 % pressure).")
+    }
+
+    @Test func dryRun() {
+        let victims = [victim(Fixtures.kill(dryRun: true))]
+        #expect(NotificationText.killSummary(victims) == "bustd would kill firefox (PID 4242)")
+        #expect(NotificationText.killBody(victims).hasSuffix("Dry run: nothing was signalled."))
+    }
+
+    @Test func memoryFormatting() {
+        #expect(formatKiB(512) == "512 KiB")
+        #expect(formatKiB(42_496) == "41.5 MiB")
+        #expect(formatKiB(2_202_010) == "2.1 GiB")
+        let victims = [victim(Fixtures.kill(), Fixtures.killed(recoveredKiB: -2048))]
+        #expect(NotificationText.killBody(victims).hasSuffix("No memory came back yet."))
+    }
+
+    @Test func percentRounding() {
+        #expect(formatPercent(0) == "0 %")
+        #expect(formatPercent(349) == "3.5 %")
+        #expect(formatPercent(999) == "10 %")
+        #expect(formatPercent(4_149) == "41 %")
+        #expect(formatPercent(4_150) == "42 %")
+    }
+
+    @Test func manyVictimsAreListedThenCounted() {
+        let victims = (1...7).map { victim(Fixtures.kill(pid: Int32($0), name: "p\($0)")) }
+        #expect(NotificationText.killSummary(victims) == "bustd killed 7 processes: p1, p2, p3, p4, p5 and 2 more")
+    }
+
+    /// Names are chosen by whoever started the process.
+    @Test func hostileNamesCannotForgeOrMarkUp() {
+        let hostile = "<b>x</b>&\n\u{1B}[31mfake\u{202E}gpj.exe\u{7F}"
+        let name = displayName(Array(hostile.utf8))
+        #expect(name == "<b>x</b>&??[31mfake?gpj.exe?")
+        #expect(escapedMarkup(name) == "&lt;b&gt;x&lt;/b&gt;&amp;??[31mfake?gpj.exe?")
+        #expect(markupFreeSummary(name) == "‹b›x‹/b›＆??[31mfake?gpj.exe?")
+        #expect(displayName([0xFF, 0x41]) == "\u{FFFD}A")
+        #expect(displayName([]) == "?")
+        #expect(displayName(Array(String(repeating: "a", count: 100).utf8)).count == 65)
+        let victims = [victim(Fixtures.kill(name: hostile))]
+        #expect(!NotificationText.killSummary(victims).contains("\n"))
+    }
+
+    @Test func killFailedWarningAndKernelOOM() {
+        let failed = NotificationText.killFailed(Event.KillFailed(pid: 7, uid: 1000, processName: Array("vim".utf8),
+                                                                  reason: "pidfd_send_signal: EPERM"), slot: 1)
+        #expect(failed.summary == "bustd could not kill vim (PID 7)")
+        #expect(failed.body == "Reason: pidfd_send_signal: EPERM.")
+
+        let warning = NotificationText.warning(
+            Event.Warning(figures: Event.Figures(availablePercent: 800, swapFreePercent: 0),
+                          thresholds: Fixtures.thresholds,
+                          victim: Event.Victim(pid: 4242, uid: 1000, processName: Array("firefox".utf8))), slot: 2)
+        #expect(warning.summary == "Memory is low: 8 % available")
+        #expect(warning.body == "bustd will stop firefox (PID 4242) if it drops to 10 %.")
+
+        let oom = NotificationText.kernelOOM(Event.KernelOOM(count: 1, source: .vmstat, pid: 9,
+                                                             processName: Array("java".utf8), uid: 1000), slot: 3)
+        #expect(oom.summary == "The kernel's OOM killer killed java (PID 9)")
+        #expect(NotificationText.kernelOOM(Event.KernelOOM(count: 3, source: .vmstat), slot: 4).summary
+                == "The kernel's OOM killer killed 3 processes")
+    }
+
+    @Test func ageNote() {
+        #expect(NotificationText.ageNote(eventTimeMs: 0, nowMs: 59_000) == nil)
+        #expect(NotificationText.ageNote(eventTimeMs: 0, nowMs: 240_000) == "This happened 4 min ago.")
+        #expect(NotificationText.ageNote(eventTimeMs: 0, nowMs: 7_300_000) == "This happened 2 h ago.")
+    }
+}
