@@ -124,6 +124,23 @@ import Testing
         #expect(run.stop() == 0)
     }
 
+    @Test(.needsRoot, .enabled(if: (try? String(contentsOfFile: "/etc/group", encoding: .utf8))?.contains("\nusers:x:100:") == true))
+    func socketGroupMembersSeeEverything() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(["-n", "--dry-run", "--socket", socket, "--socket-group", "users"])
+        try run.waitForLine(containing: "publishing events on")
+        // uid 1001 with "users" (gid 100) as a supplementary group; uid 1002 without.
+        let member = try Child("/usr/bin/setpriv --reuid=1001 --regid=1001 --groups=100 \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/member.txt")
+        let stranger = try Child("/usr/bin/setpriv --reuid=1002 --regid=1002 --clear-groups \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/stranger.txt")
+        member.process.waitUntilExit()
+        stranger.process.waitUntilExit()
+        #expect(try String(contentsOfFile: directory + "/member.txt", encoding: .utf8).contains("\"scope\":\"all\""))
+        #expect(try String(contentsOfFile: directory + "/stranger.txt", encoding: .utf8).contains("\"scope\":\"own-uid\""))
+        #expect(run.stop() == 0)
+    }
+
     @Test(.needsRoot) func staleSocketIsReplacedAndALiveOneRefused() throws {
         let cgroup = try TestCgroup()
         let directory = try socketDirectory()
