@@ -22,6 +22,10 @@ final class EventPeer {
     var received = 0
     var requestLine: [UInt8] = []
     var requestHandled = false
+    /// The peer shut down its writing side (e.g. `socat -u`): it may still
+    /// read, so it stays, but its socket is no longer polled for input
+    /// (end-of-file would wake poll forever).
+    var inputClosed = false
     /// Why it is being dropped; nil while it is healthy.
     var dropReason: String?
 
@@ -147,7 +151,8 @@ final class EventServer {
         descriptors.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
         for peer in peers {
             let wantsToWrite = peer.pendingOffset < peer.pending.count || peer.nextSequence < log.nextSequence
-            descriptors.append(pollfd(fd: peer.fd, events: Int16(POLLIN) | (wantsToWrite ? Int16(POLLOUT) : 0), revents: 0))
+            let input = peer.inputClosed ? Int16(0) : Int16(POLLIN)
+            descriptors.append(pollfd(fd: peer.fd, events: input | (wantsToWrite ? Int16(POLLOUT) : 0), revents: 0))
         }
     }
 
@@ -227,7 +232,12 @@ final class EventServer {
     private func read(from peer: EventPeer) {
         var buffer = [UInt8](repeating: 0, count: 1024)
         let count = buffer.withUnsafeMutableBytes { recv(peer.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        if count == 0 { drop(peer, nil); return }  // hung up
+        if count == 0 {
+            // End of its input; whether it still reads shows at the next
+            // write (EPIPE) or as POLLHUP.
+            peer.inputClosed = true
+            return
+        }
         if count < 0 {
             let error = bustd_errno()
             if error != EAGAIN && error != EINTR { drop(peer, "read failed: \(errorText(error))") }

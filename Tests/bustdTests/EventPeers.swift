@@ -78,6 +78,21 @@ enum EventPeers {
             except (BrokenPipeError, ConnectionResetError):
                 dropped = True
         json.dump({"sent": sent, "dropped": dropped}, open(out, "w"))
+    elif mode == "halfclose":
+        # Shuts down its writing side, as `socat -u` does, then keeps reading.
+        s = connect()
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(0.2)
+        lines = 0
+        while time.time() < end:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+        json.dump({"lines": lines}, open(out, "w"))
     elif mode == "noread":
         s = connect()
         time.sleep(seconds)

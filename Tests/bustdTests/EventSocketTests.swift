@@ -87,6 +87,7 @@ import Testing
         let (noReader, _) = try EventPeers.start("noread", socket: socket, seconds: 12)
         let (garbage, outGarbage) = try EventPeers.start("garbage", socket: socket, seconds: 10)
         let (halfLine, _) = try EventPeers.start("halfline", socket: socket, seconds: 1)
+        let (halfClosed, outHalfClosed) = try EventPeers.start("halfclose", socket: socket, seconds: 6)
         let (many, outMany) = try EventPeers.start("many", socket: socket, seconds: 8, extra: "1000")
         for _ in 0..<300 where !FileManager.default.fileExists(atPath: outMany + ".ready") { usleep(20_000) }
         usleep(2_000_000)
@@ -115,6 +116,9 @@ import Testing
         #expect(worstSpread < 0.25)
         #expect(rssWith1000 - rssBefore < 8 * 1024, "RSS grew by \(rssWith1000 - rssBefore) KiB for 1,000 peers")
 
+        halfClosed.process.waitUntilExit()
+        // A peer that only shut down its writing side still gets events.
+        #expect((try EventPeers.json(outHalfClosed)["lines"] as? Int ?? 0) >= 5)
         let garbageResult = try EventPeers.json(outGarbage)
         #expect(garbageResult["dropped"] as? Bool == true, "the garbage writer was never dropped")
         #expect(run.log.contains("wrote more than 4096 bytes"))
