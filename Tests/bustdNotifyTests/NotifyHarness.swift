@@ -205,3 +205,33 @@ final class FakeDaemon {
 
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
+
+extension Process {
+    /// Waits, at most `timeout` seconds, for the process to exit; on timeout
+    /// kills it (`stop`) and throws. Never blocks in waitUntilExit on a live process.
+    func waitForExit(_ what: String, timeout: TimeInterval) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning {
+            guard Date() < deadline else {
+                stop()
+                throw HarnessError("\(what) did not exit within \(Int(timeout)) s")
+            }
+            usleep(10_000)
+        }
+        waitUntilExit()  // it has exited: this only settles the termination status
+        return terminationStatus
+    }
+
+    /// SIGKILL, then waits at most `timeout` seconds for the process to die;
+    /// waitUntilExit only once it has. Returns whether it died.
+    @discardableResult
+    func stop(timeout: TimeInterval = 5) -> Bool {
+        guard isRunning else { return true }
+        kill(processIdentifier, SIGKILL)
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning, Date() < deadline { usleep(10_000) }
+        guard !isRunning else { return false }
+        waitUntilExit()
+        return true
+    }
+}
