@@ -117,6 +117,22 @@ private struct GlobMatcher {
 
     private enum BracketResult { case matched, failed, literal }
 
+    /// A collating symbol `[.x.]`, with p at its `.`: the one byte it names
+    /// (the C locale has no multi-character ones), p moved past `.]`; nil
+    /// when it is unterminated or not one byte.
+    private func collatingSymbol(_ p: inout Int) -> UInt8? {
+        let start = p
+        var length = 0
+        while true {
+            p += 1
+            let c = pat(p)
+            if c == ascii(".") && pat(p + 1) == ascii("]") { p += 2; break }
+            if c == 0 { return nil }
+            length += 1
+        }
+        return length == 1 ? pat(start + 1) : nil
+    }
+
     /// glibc's `[` case. p points just past the `[`; on .matched it points
     /// past the closing `]`. .literal: the `[` is unterminated and stands
     /// for itself (p is left after it).
@@ -186,19 +202,10 @@ private struct GlobMatcher {
                 pp = pInit
                 return .literal
             } else if c == ascii("[") && pat(p) == ascii(".") {
-                let startp = p
-                var length = 0
-                while true {
-                    p += 1
-                    c = pat(p)
-                    if c == ascii(".") && pat(p + 1) == ascii("]") { p += 2; break }
-                    if c == 0 { return .failed }
-                    length += 1
-                }
+                guard let symbol = collatingSymbol(&p) else { return .failed }
                 let isRange = pat(p) == ascii("-") && pat(p + 1) != 0
-                if length != 1 { return .failed }
-                if !isRange && fn == pat(startp + 1) { found = true; break scan }
-                rangeStart = pat(startp + 1)
+                if !isRange && fn == symbol { found = true; break scan }
+                rangeStart = symbol
                 c = pat(p)
                 p += 1
             } else {
@@ -215,17 +222,8 @@ private struct GlobMatcher {
                 var high = pat(p)
                 p += 1
                 if high == ascii("[") && pat(p) == ascii(".") {
-                    let startp = p
-                    var length = 0
-                    while true {
-                        p += 1
-                        c = pat(p)
-                        if c == ascii(".") && pat(p + 1) == ascii("]") { p += 2; break }
-                        if c == 0 { return .failed }
-                        length += 1
-                    }
-                    if length != 1 { return .failed }
-                    high = pat(startp + 1)
+                    guard let symbol = collatingSymbol(&p) else { return .failed }
+                    high = symbol
                 } else {
                     if high == ascii("\\") { high = pat(p); p += 1 }
                     if high == 0 { return .failed }
