@@ -29,29 +29,24 @@ private func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
 /// For a notification body, which servers with "body-markup" read as a
 /// subset of HTML: & < > become entities.
 func escapedMarkup(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for character in text.unicodeScalars {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        default: out.unicodeScalars.append(character)
-        }
-    }
-    return out
+    replacingMarkupCharacters(text, ampersand: "&amp;", less: "&lt;", greater: "&gt;")
 }
 
 /// For a summary: the specification says it is plain text, but some
 /// servers (dunst's default format) put it into markup. Entities would show
 /// literally on the others, so the three characters become look-alikes.
 func markupFreeSummary(_ text: String) -> String {
+    replacingMarkupCharacters(text, ampersand: "＆", less: "‹", greater: "›")
+}
+
+private func replacingMarkupCharacters(_ text: String, ampersand: String, less: String, greater: String) -> String {
     var out = ""
+    out.reserveCapacity(text.utf8.count)
     for character in text.unicodeScalars {
         switch character {
-        case "&": out += "＆"
-        case "<": out += "‹"
-        case ">": out += "›"
+        case "&": out += ampersand
+        case "<": out += less
+        case ">": out += greater
         default: out.unicodeScalars.append(character)
         }
     }
