@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+"""Runs one e2e scenario inside the guest and writes the facts to
+/results/result.json. It judges nothing: e2e/check.py on the host does.
+
+Config (JSON, written by the host into the results share):
+  scenario, daemon ("bustd" | "earlyoom" | "none"), daemon_args [..],
+  zram_mib (0 = no swap), hog_args [..], hog_oom_score_adj (null or int),
+  decoy_mib (0 = none: a second, smaller hog that holds still),
+  decoy_oom_score_adj, baseline_s, timeout_s, settle_s,
+  churn_mib (0 = none: page-cache churn instead of a hog).
+
+Who runs as whom: the daemon as root; the hog, canary, decoy and event
+subscriber as uid 1000 ("tester"), since the daemon tells a user only about
+the user's own processes. The runner protects itself (oom_score_adj -1000,
+mlockall) so that it survives to report; its children start at 0.
+"""
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+CONFIG = sys.argv[1]
+RESULTS = os.path.dirname(CONFIG)
+BIN = "/share/bin"
+GUEST = "/share/guest"
+TMP = "/run/e2e"  # tmpfs: logs written there never wait for the 9p share
+SOCKET = "/run/bustd/bustd.sock"
+USER_UID = 1000
+
+cfg = json.load(open(CONFIG))
+result = {"scenario": cfg["scenario"], "daemon": cfg["daemon"], "run": cfg.get("run", 1)}
+
+
+def now_ms():
+    """CLOCK_MONOTONIC in ms: the same clock the canary reports in."""
+    return time.monotonic() * 1000.0
+
+
+# Maps the epoch milliseconds of events onto the monotonic clock.
+EPOCH_MINUS_MONO = time.time() * 1000.0 - now_ms()
+
+
+def protect_self():
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("-1000")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mlockall(1 | 2)  # MCL_CURRENT | MCL_FUTURE
+
+
+def meminfo():
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, value = line.split(":", 1)
+            info[key] = int(value.split()[0])
+    return info
+
+
+def vmstat(key):
+    with open("/proc/vmstat") as f:
+        for line in f:
+            name, value = line.split()
+            if name == key:
+                return int(value)
+    return 0
+
+
+def status_kib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except (OSError, ValueError):
+        return False
+
+
+def psi_some_avg10():
+    try:
+        with open("/proc/pressure/memory") as f:
+            return float(f.readline().split()[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def all_pids():
+    return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+
+
+def as_user():
+    """preexec_fn: back to a normal oom_score_adj, then become uid 1000."""
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("0")
+    os.setgroups([])
+    os.setgid(USER_UID)
+    os.setuid(USER_UID)
+
+
+def as_root():
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("0")
+
+
+def spawn(argv, user, **kwargs):
+    return subprocess.Popen(argv, preexec_fn=as_user if user else as_root,
+                            stdin=subprocess.DEVNULL, **kwargs)
+
+
+class LineReader(threading.Thread):
+    """Collects a child's stdout lines with their arrival times."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream, self.lines = stream, []
+        self.start()
+
+    def run(self):
+        for raw in self.stream:
+            self.lines.append((now_ms(), raw.decode(errors="replace").split()))
+
+
+class Sampler(threading.Thread):
+    """Every 100 ms: memory, swap, PSI, the hogs' RSS, the daemon's RSS."""
+
+    def __init__(self, daemon_pid, hog_pids):
+        super().__init__(daemon=True)
+        self.daemon_pid, self.hog_pids = daemon_pid, hog_pids
+        self.rows, self.running = [], True
+        self.start()
+
+    def run(self):
+        while self.running:
+            m = meminfo()
+            hog_rss = sum(status_kib(p, "VmRSS") or 0 for p in list(self.hog_pids))
+            hog_hwm = max([status_kib(p, "VmHWM") or 0 for p in list(self.hog_pids)] or [0])
+            self.rows.append({
+                "t_ms": round(now_ms()), "avail_kib": m["MemAvailable"], "free_kib": m["MemFree"],
+                "swap_free_kib": m.get("SwapFree", 0), "swap_total_kib": m.get("SwapTotal", 0),
+                "psi_some_avg10": psi_some_avg10(), "hog_rss_kib": hog_rss, "hog_hwm_kib": hog_hwm,
+                "daemon_rss_kib": status_kib(self.daemon_pid, "VmRSS") if self.daemon_pid else None,
+            })
+            time.sleep(0.1)
+
+
+def start_daemon():
+    log = open(f"{TMP}/daemon.log", "w")
+    if cfg["daemon"] == "bustd":
+        argv = [f"{BIN}/bustd", "-n", "--socket", SOCKET] + cfg.get("daemon_args", [])
+    elif cfg["daemon"] == "earlyoom":
+        # -r 3600: no periodic memory report filling the log.
+        argv = ["/usr/bin/earlyoom", "-r", "3600"] + cfg.get("daemon_args", [])
+    else:
+        return None
+    proc = spawn(argv, user=False, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # ready: socket up / first log line out
+        if proc.poll() is not None:
+            break
+        if cfg["daemon"] == "bustd" and os.path.exists(SOCKET):
+            break
+        if cfg["daemon"] == "earlyoom" and os.path.getsize(f"{TMP}/daemon.log") > 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return proc
+
+
+def read_events():
+    events = []
+    try:
+        with open(f"{TMP}/events.jsonl") as f:
+            for line in f:
+                events.append(json.loads(line))
+    except (OSError, ValueError):
+        pass
+    return events
+
+
+def dmesg():
+    try:
+        return subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def main():
+    protect_self()
+    oom_before = vmstat("oom_kill")
+    result["mem_total_kib"] = meminfo()["MemTotal"]
+    result["psi_available"] = psi_some_avg10() is not None
+
+    if cfg.get("zram_mib"):
+        subprocess.run([f"{GUEST}/zram-setup", str(cfg["zram_mib"])], check=True)
+    result["swap_total_kib"] = meminfo()["SwapTotal"]
+
+    daemon = start_daemon()
+    result["daemon_started"] = daemon is None or daemon.poll() is None
+
+    subscriber = None
+    if cfg["daemon"] == "bustd":
+        subscriber = spawn(["/usr/bin/python3", f"{GUEST}/subscriber.py", SOCKET, f"{TMP}/events.jsonl"],
+                           user=True)
+
+    canary = spawn([f"{BIN}/canary"], user=True, stdout=subprocess.PIPE)
+    canary_lines = LineReader(canary.stdout)
+
+    hog_pids = set()
+    sampler = Sampler(daemon.pid if daemon else None, hog_pids)
+
+    decoy = None
+    if cfg.get("decoy_mib"):
+        decoy = spawn([f"{BIN}/hog", "--max", str(cfg["decoy_mib"]), "--step", str(cfg["decoy_mib"])],
+                      user=True, stdout=subprocess.DEVNULL, start_new_session=True)
+        if cfg.get("decoy_oom_score_adj") is not None:
+            with open(f"/proc/{decoy.pid}/oom_score_adj", "w") as f:
+                f.write(str(cfg["decoy_oom_score_adj"]))
+
+    time.sleep(cfg.get("baseline_s", 2))
+    baseline_end = now_ms()
+    before = all_pids()
+
+    # The load: a growing hog, or page-cache churn with plenty of memory.
+    hog_start = now_ms()
+    if cfg.get("churn_mib"):
+        # /dev/vdb is the host's sparse scratch disk; the reader runs as the
+        # user, so that a kill of it reaches the subscriber.
+        os.chmod("/dev/vdb", 0o644)
+        hog = spawn([f"{BIN}/churn", "/dev/vdb", str(cfg["churn_mib"])], user=True,
+                    stdout=subprocess.DEVNULL, start_new_session=True)
+        hog_lines = None
+    else:
+        # Its own process group, so that -g never reaches the runner's.
+        hog = spawn([f"{BIN}/hog"] + cfg.get("hog_args", []), user=True, stdout=subprocess.PIPE,
+                    start_new_session=True)
+        hog_lines = LineReader(hog.stdout)
+    hog_pids.add(hog.pid)
+    if cfg.get("hog_oom_score_adj") is not None:
+        with open(f"/proc/{hog.pid}/oom_score_adj", "w") as f:
+            f.write(str(cfg["hog_oom_score_adj"]))
+
+    # Until every hog process is gone, or the decoy is (the hog is protected
+    # then), or the timeout (churn runs its whole time).
+    deadline = hog_start + cfg.get("timeout_s", 60) * 1000
+    hog_death = None
+    while now_ms() < deadline:
+        if hog_lines:
+            for _, words in list(hog_lines.lines):
+                if len(words) == 3 and words[0] == "alloc":
+                    hog_pids.add(int(words[2]))
+        if hog.poll() is not None and hog_death is None:
+            hog_death = now_ms()
+        if hog_death is not None and not any(alive(p) for p in hog_pids if p != hog.pid):
+            break
+        if decoy and decoy.poll() is not None:
+            break
+        time.sleep(0.05)
+    all_dead_ms = now_ms()
+    time.sleep(cfg.get("settle_s", 3))  # let late kills and events show
+    sampler.running = False
+    sampler.join()
+
+    # Facts.
+    after = all_pids()
+    oom_after = vmstat("oom_kill")
+    hog_rc = hog.poll()
+    result["hog_pid"] = hog.pid
+    result["hog_pids"] = sorted(hog_pids)
+    result["hog_exit"] = (signal.Signals(-hog_rc).name if hog_rc is not None and hog_rc < 0
+                          else hog_rc)  # None: still alive at the timeout
+    result["hogs_alive_at_end"] = sorted(p for p in hog_pids if alive(p))
+    result["time_to_kill_s"] = round((hog_death - hog_start) / 1000, 2) if hog_death else None
+    result["time_to_all_dead_s"] = round((all_dead_ms - hog_start) / 1000, 2)
+    allocs = [int(w[1]) for _, w in (hog_lines.lines if hog_lines else []) if len(w) == 3 and w[2] == str(hog.pid)]
+    result["hog_alloc_mib"] = max(allocs, default=0)
+    result["hog_peak_rss_mib"] = round(max((r["hog_hwm_kib"] for r in sampler.rows), default=0) / 1024)
+    result["min_available_pct"] = round(100 * min(r["avail_kib"] for r in sampler.rows) / result["mem_total_kib"], 1)
+    result["psi_some_avg10_max"] = max((r["psi_some_avg10"] or 0 for r in sampler.rows), default=None)
+    result["kernel_oom_kills"] = oom_after - oom_before
+    kernel_log = dmesg()
+    result["kernel_oom_victims"] = [l.split("Killed process", 1)[1].strip()[:80]
+                                    for l in kernel_log.splitlines() if "Killed process" in l]
+
+    late = [(t, int(w[2])) for t, w in canary_lines.lines if len(w) == 3 and w[0] == "canary"]
+    result["canary_baseline_worst_ms"] = round(max((l for t, l in late if t <= baseline_end), default=0) / 1000, 1)
+    result["canary_worst_ms"] = round(max((l for t, l in late if t > baseline_end), default=0) / 1000, 1)
+    # A canary that was not scheduled at all shows as a gap between reports.
+    times = [t for t, _ in late if t > baseline_end]
+    result["canary_longest_silence_ms"] = round(max((b - a for a, b in zip(times, times[1:])), default=0))
+    result["canary_alive"] = canary.poll() is None
+    result["subscriber_alive"] = subscriber.poll() is None if subscriber else None
+    result["daemon_alive"] = daemon.poll() is None if daemon else None
+    result["decoy_alive"] = decoy.poll() is None if decoy else None
+    spawned = {canary.pid, daemon.pid if daemon else 0, subscriber.pid if subscriber else 0,
+               decoy.pid if decoy else 0}
+    result["others_died"] = sorted(before - after - hog_pids - spawned)
+    emergency = [r for r in sampler.rows if hog_start <= r["t_ms"] <= all_dead_ms]
+    rss = [r["daemon_rss_kib"] for r in emergency if r["daemon_rss_kib"]]
+    result["daemon_rss_max_kib"] = max(rss, default=None)
+
+    daemon_log = open(f"{TMP}/daemon.log").read() if daemon else ""
+    result["daemon_kill_lines"] = [l for l in daemon_log.splitlines()
+                                   if "killing pid" in l or "sending SIG" in l or "escalating" in l
+                                   or "exited" in l][:10]
+    # "killing pid N" (bustd), "sending SIGTERM to process N" (earlyoom).
+    result["daemon_victims"] = sorted({int(m) for m in re.findall(r"(?:killing pid|to process) (\d+)", daemon_log)})
+    result["decoy_pid"] = decoy.pid if decoy else None
+    killed_by_daemon = any(p in result["daemon_victims"] for p in hog_pids)
+    killed_by_kernel = any(f"pid {p}" in v or v.startswith(f"{p} ") for p in hog_pids
+                           for v in result["kernel_oom_victims"])
+    result["killer"] = ("daemon" if killed_by_daemon else "kernel" if killed_by_kernel
+                        else "none" if hog_rc is None else "unknown")
+    result["daemon_warnings"] = [l for l in daemon_log.splitlines() if "warning" in l][:5]
+
+    events = read_events()
+    kills = [e for e in events if e.get("event", {}).get("type") == "kill"]
+    result["event_types"] = [e["event"].get("type") for e in events if "event" in e]
+    hog_kills = [e for e in kills if e["event"].get("pid") in hog_pids]
+    result["kill_event_received"] = bool(hog_kills)
+    if hog_kills:
+        first = hog_kills[0]
+        result["kill_event_signal"] = first["event"].get("signal")
+        result["kill_to_event_ms"] = first["recv_ms"] - first["event"]["time"]
+        result["kill_at_s"] = round((first["event"]["time"] - EPOCH_MINUS_MONO - hog_start) / 1000, 2)
+
+    # Raw data for the bench and for humans.
+    with open(f"{RESULTS}/samples.json", "w") as f:
+        json.dump({"hog_start_ms": round(hog_start), "hog_death_ms": round(hog_death) if hog_death else None,
+                   "kill_events_ms": [round(e["event"]["time"] - EPOCH_MINUS_MONO) for e in kills],
+                   "rows": sampler.rows}, f)
+    with open(f"{RESULTS}/daemon.log", "w") as f:
+        f.write(daemon_log)
+    with open(f"{RESULTS}/events.jsonl", "w") as f:
+        f.writelines(json.dumps(e) + "\n" for e in events)
+    with open(f"{RESULTS}/dmesg.txt", "w") as f:
+        f.write(kernel_log)
+
+    for proc in (hog, decoy, canary, subscriber, daemon):
+        if proc and proc.poll() is None:
+            proc.kill()
+    with open(f"{RESULTS}/result.json", "w") as f:
+        f.write(json.dumps(result) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    print("E2E-RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as error:  # report, so the host never waits for nothing
+        result["runner_error"] = repr(error)
+        print("E2E-RESULT " + json.dumps(result), flush=True)
+        with open(f"{RESULTS}/result.json", "w") as f:
+            f.write(json.dumps(result) + "\n")
+        raise

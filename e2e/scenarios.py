@@ -1,0 +1,110 @@
+"""The e2e scenarios: what each run sets up in the guest (its config) and
+what must then be true of its result (its assertions).
+
+The guest runner (guest/runner.py) only gathers facts; the judging is here,
+so that the same facts can be judged for bustd, earlyoom or no daemon.
+"""
+
+# Defaults of every scenario's config (see guest/runner.py for the fields).
+BASE = {
+    "daemon_args": [], "zram_mib": 0, "hog_args": [], "hog_oom_score_adj": None,
+    "decoy_mib": 0, "decoy_oom_score_adj": None, "churn_mib": 0,
+    "baseline_s": 2, "timeout_s": 60, "settle_s": 3,
+}
+
+SCENARIOS = {
+    # 1. A single hog grows 32 MiB every 100 ms; no swap.
+    "single-hog": {},
+    # 2. The same with 512 MiB of zram swap: the daemon must wait for swap
+    #    to run low too, and still beat the kernel.
+    "zram": {"zram_mib": 512, "timeout_s": 90},
+    # 3. A hog that ignores SIGTERM: the daemon must escalate to SIGKILL.
+    "ignore-term": {"hog_args": ["--ignore-term"]},
+    # 4. The biggest process has oom_score_adj -1000: the next one (a 200 MiB
+    #    decoy) must go instead. The hog stops at 608 MiB so that killing the
+    #    decoy is enough.
+    "protected-largest": {"hog_args": ["--max", "608"], "hog_oom_score_adj": -1000,
+                          "decoy_mib": 200, "expect_victim": "decoy"},
+    # 5. A hog with 3 forked children, 8 MiB each per step: without -g the
+    #    daemon takes them one by one, with -g the whole group at once.
+    "forking-hog": {"hog_args": ["--forks", "3", "--step", "8"]},
+    "forking-hog-g": {"hog_args": ["--forks", "3", "--step", "8"], "daemon_args": ["-g"],
+                      "expect_single_kill": True},
+    # 6. Page-cache thrashing (1.5 GiB of a disk read over and over, each
+    #    chunk twice) with plenty of available memory. Under TCG the reads
+    #    are CPU-bound, so PSI only reaches a few percent: the pressure cutoff
+    #    is lowered to 1 % for 2 s so that the pressure rule really sees
+    #    pressure above it, and only its memory gate may keep it from killing.
+    "pagecache": {"churn_mib": 1536, "timeout_s": 40, "expect_victim": None,
+                  "daemon_args": ["-p", "1", "--psi-duration", "2"], "expect_pressure_above": 1.0},
+    # 6b. The control for 6: the same load with the gate opened wide
+    #    (-m 45: the gate is at 90 % available), so the pressure rule must
+    #    fire on real PSI and kill the thrashing reader. The reader is small
+    #    (its data is page cache, not its own), so --prefer makes it the
+    #    victim rather than the next biggest process.
+    "pressure-rule": {"churn_mib": 1536, "timeout_s": 60,
+                      "daemon_args": ["-m", "45", "-p", "1", "--psi-duration", "2", "--prefer", "^churn$"],
+                      "expect_pressure_above": 1.0, "expect_rule": "pressure"},
+    # 7. Booted with psi=0: the daemon says PSI is unavailable and still acts.
+    "no-psi": {"kernel_psi": "psi=0", "expect_psi_warning": True},
+}
+
+DEFAULT_SET = ["single-hog", "zram", "ignore-term"]
+
+
+def config(name, daemon, run):
+    cfg = dict(BASE)
+    cfg.update(SCENARIOS[name])
+    cfg.update({"scenario": name, "daemon": daemon, "run": run})
+    return cfg
+
+
+def check(cfg, r):
+    """Returns the failed assertions of one run (empty: it passed)."""
+    failures = []
+
+    def expect(condition, text):
+        if not condition:
+            failures.append(text)
+
+    if "runner_error" in r:
+        return ["runner failed: " + r["runner_error"]]
+    expect(r["kernel_oom_kills"] == 0, f"kernel OOM killer fired {r['kernel_oom_kills']} time(s)")
+    expect(r["canary_alive"], "the canary died")
+    expect(not r["others_died"], f"other processes died: {r['others_died']}")
+    if cfg["daemon"] != "none":
+        expect(r["daemon_alive"], "the daemon died")
+    if cfg["daemon"] == "bustd":
+        expect(r["subscriber_alive"], "the event subscriber died")
+
+    victim = cfg.get("expect_victim", "hog")
+    if victim == "hog":
+        expect(r["hog_exit"] is not None and not r["hogs_alive_at_end"],
+               f"the hog survived (exit {r['hog_exit']}, alive {r['hogs_alive_at_end']})")
+        expect(r["killer"] == "daemon", f"the hog was killed by {r['killer']}, not by the daemon")
+        if cfg["daemon"] == "bustd":
+            expect(r.get("kill_event_received"), "the subscriber got no kill event for the hog")
+    elif victim == "decoy":
+        expect(r["decoy_alive"] is False and r["decoy_pid"] in r["daemon_victims"],
+               "the decoy (next biggest) was not killed by the daemon")
+        expect(r["hog_exit"] is None, f"the protected hog died ({r['hog_exit']})")
+    else:
+        expect(not r["daemon_kill_lines"], f"something was killed: {r['daemon_kill_lines'][:1]}")
+        expect(r["hog_exit"] is None, "the page-cache reader died")
+
+    if "--ignore-term" in cfg["hog_args"]:
+        expect(r["hog_exit"] == "SIGKILL", f"the SIGTERM-proof hog ended by {r['hog_exit']}, not SIGKILL")
+    if cfg.get("expect_single_kill"):
+        kills = [l for l in r["daemon_kill_lines"] if "killing" in l]
+        expect(len(kills) == 1, f"{len(kills)} kills for one process group")
+    if cfg.get("expect_pressure_above") and r.get("psi_available"):
+        expect((r.get("psi_some_avg10_max") or 0) >= cfg["expect_pressure_above"],
+               f"the load made too little pressure (PSI some avg10 max {r.get('psi_some_avg10_max')}"
+               f" < {cfg['expect_pressure_above']}): the scenario proves nothing")
+    if cfg.get("expect_rule"):
+        expect(any(f"rule {cfg['expect_rule']}" in l for l in r["daemon_kill_lines"]),
+               f"no kill by the {cfg['expect_rule']} rule")
+    if cfg.get("expect_psi_warning") and cfg["daemon"] == "bustd":
+        expect(not r["psi_available"], "the guest still has PSI")
+        expect(any("PSI" in w for w in r["daemon_warnings"]), "bustd did not warn that PSI is unavailable")
+    return failures
