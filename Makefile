@@ -19,7 +19,10 @@ TEST_PACKAGES := python3 util-linux procps dbus dbus-x11 python3-dbus python3-gi
 # The Embedded Swift runtime of the toolchain on PATH.
 EMBEDDED_LIB := $(shell dirname "$$(dirname "$$(readlink -f "$$(command -v swiftc)")")")/lib/swift/embedded/$(shell uname -m)-unknown-linux-gnu
 
-.PHONY: all deps test-deps test run install uninstall clean bench
+# The end-to-end proof in a QEMU guest (e2e/README.md).
+E2E_PACKAGES := debootstrap qemu-system-x86 e2fsprogs gcc libc6-dev python3
+
+.PHONY: all deps test-deps test run install uninstall clean bench e2e e2e-all
 
 all: bin/bustd bin/bustd-notify
 
@@ -54,6 +57,16 @@ test: test-deps
 
 bench: bin/bustd
 	BUSTD_BIN=bin/bustd bench/footprint
+
+# The first three scenarios (single hog, zram, SIGTERM ignored); e2e-all runs
+# every scenario. Each boots a 1 GiB guest; the first run builds its image.
+e2e: bin/bustd
+	@./dist/ensure-packages $(E2E_PACKAGES)
+	e2e/run --no-build
+
+e2e-all: bin/bustd
+	@./dist/ensure-packages $(E2E_PACKAGES)
+	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi
 
 install: all
 	install -D -m 0755 bin/bustd $(DESTDIR)$(BINDIR)/bustd
