@@ -122,7 +122,9 @@ struct EndToEndTests {
         try session.startNotificationServer()
         try session.waitFor("the queued kill", timeout: 40) { session.notifyCalls.count >= 1 }
         #expect(session.notifyCalls[0]["summary"] as? String == "bustd killed early (PID 300)")
-        #expect(session.notifierLog.contains("notifications reach the desktop again"))
+        // The server records the call before the notifier hears back and
+        // logs the recovery: wait for the line rather than race it.
+        try session.waitFor("the recovery message") { session.notifierLog.contains("notifications reach the desktop again") }
         #expect(session.notifier?.isRunning == true)
     }
 
