@@ -105,7 +105,7 @@ final class Monitor {
     }
 
     private func act(on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?) {
-        let scan = scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
+        let scan = scanCandidates()
         Log.debug("scanned \(scan.scanned) processes in \(scan.elapsedMs) ms (\(scan.vanished) vanished mid-scan)")
         guard let victim = scan.victim else {
             let now = bustd_monotonic_ms()
@@ -155,6 +155,11 @@ final class Monitor {
         }
         // Figures lag a kill: wait, then re-measure before another victim.
         cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
+    }
+
+    /// Scans the scope's processes, or every process without a scope.
+    private func scanCandidates() -> ScanResult {
+        scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
     }
 
     /// "pid 4242 (uid 1000) "firefox" exe "/usr/bin/firefox" cmdline "…": RSS …"
@@ -220,7 +225,7 @@ final class Monitor {
     /// Memory nears the low-memory rule: say so (log and event), with the
     /// process that would be chosen, at most once a minute.
     private func warn(memory: MemoryStatus, pressure: Int?) {
-        let scan = scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
+        let scan = scanCandidates()
         let next = scan.victim.map { " if it drops to \(formatHundredths(config.memory.terminate))%, pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")
         let victim = scan.victim.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
