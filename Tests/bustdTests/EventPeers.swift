@@ -14,10 +14,8 @@ enum EventPeers {
         s.connect(path)
         return s
 
-    if mode == "listen":
-        s = connect()
-        if extra:
-            s.sendall(json.dumps({"v": 1, "type": "subscribe", "since": int(extra)}).encode() + b"\n")
+    def receive_lines(s):
+        """(arrival time, line) for each line received until the end or EOF."""
         s.settimeout(0.2)
         data, lines = b"", []
         while time.time() < end:
@@ -30,7 +28,14 @@ enum EventPeers {
             data += chunk
             while b"\n" in data:
                 line, data = data.split(b"\n", 1)
-                lines.append({"t": time.time(), "line": line.decode("utf-8", "replace")})
+                lines.append((time.time(), line))
+        return lines
+
+    if mode == "listen":
+        s = connect()
+        if extra:
+            s.sendall(json.dumps({"v": 1, "type": "subscribe", "since": int(extra)}).encode() + b"\n")
+        lines = [{"t": t, "line": line.decode("utf-8", "replace")} for t, line in receive_lines(s)]
         json.dump(lines, open(out, "w"))
     elif mode == "many":
         count = int(extra)
@@ -82,17 +87,7 @@ enum EventPeers {
         # Shuts down its writing side, as `socat -u` does, then keeps reading.
         s = connect()
         s.shutdown(socket.SHUT_WR)
-        s.settimeout(0.2)
-        lines = 0
-        while time.time() < end:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-        json.dump({"lines": lines}, open(out, "w"))
+        json.dump({"lines": len(receive_lines(s))}, open(out, "w"))
     elif mode == "noread":
         s = connect()
         time.sleep(seconds)
