@@ -23,6 +23,7 @@ final class Monitor {
     var kernelOOM: KernelOOMWatcher?
 
     private var tracker = PressureTracker()
+    private var forecast = CrossingForecast()
     private var cooldownUntilMs: Int64 = 0
     private var lastNoVictimLogMs: Int64?
     private var memoryReadFailed = false
@@ -61,6 +62,7 @@ final class Monitor {
         if scope == nil, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
             if nowMs - lastKernelOOMCheckMs >= Monitor.kernelOOMCheckMs { checkKernelOOM(nowMs: nowMs) }
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
+            forecast.reset()  // sysinfo's free RAM is not MemAvailable
             let ram = PollInterval.headroomKiB(freeKiB: Int64(quick.freeRAMBytes / 1024),
                                                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
             let swap = PollInterval.headroomKiB(freeKiB: Int64(quick.freeSwapBytes / 1024),
@@ -88,8 +90,9 @@ final class Monitor {
         }
         let ram = PollInterval.headroomKiB(freeKiB: status.availableKiB, totalKiB: status.totalKiB, threshold: config.memory.terminate)
         let swap = PollInterval.headroomKiB(freeKiB: status.swapFreeKiB, totalKiB: status.swapTotalKiB, threshold: config.swap.terminate)
+        let crossingMs = forecast.millisecondsUntilCrossing(nowMs: nowMs, ramHeadroomKiB: ram, swapHeadroomKiB: swap)
         return PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap,
-                                         underPressure: tracker.aboveSinceMs != nil)
+                                         underPressure: tracker.aboveSinceMs != nil, forecastMs: crossingMs)
     }
 
     /// The machine's figures, or the scope's where it has a memory limit.

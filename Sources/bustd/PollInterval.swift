@@ -2,9 +2,13 @@
 /// SIGTERM thresholds divided by the fastest plausible fill rate (earlyoom's
 /// figures: 6,000 KiB/ms for RAM, 800 KiB/ms for swap) says how soon memory
 /// could run out; bustd looks again well before that. A PSI trigger wakes it
-/// sooner when stalls begin.
+/// sooner when stalls begin, and a forecast from the measured fill rate
+/// (CrossingForecast) when the crossing is due within the interval.
 enum PollInterval {
     static let minimumMs = 100
+    /// The shortest sleep when a forecast says the crossing is near. Looks
+    /// this close together happen only in the last 100 ms before a kill.
+    static let forecastMinimumMs = 10
     static let maximumMs = 5000
     /// While pressure is at or above the cutoff, at most this long, so the
     /// PSI duration is timed finely.
@@ -13,12 +17,19 @@ enum PollInterval {
     static let ramFillKiBPerMs: Int64 = 6000
     static let swapFillKiBPerMs: Int64 = 800
 
-    static func milliseconds(ramHeadroomKiB: Int64, swapHeadroomKiB: Int64, underPressure: Bool) -> Int {
+    static func milliseconds(ramHeadroomKiB: Int64, swapHeadroomKiB: Int64, underPressure: Bool,
+                             forecastMs: Int64? = nil) -> Int {
         let ram = max(0, ramHeadroomKiB) / ramFillKiBPerMs
         let swap = max(0, swapHeadroomKiB) / swapFillKiBPerMs
         var interval = Int(min(ram + swap, Int64(maximumMs)))
         if underPressure { interval = min(interval, underPressureMs) }
-        return max(minimumMs, interval)
+        interval = max(minimumMs, interval)
+        // Wake just after the forecast crossing rather than up to a whole
+        // interval past it.
+        if let forecastMs, forecastMs < Int64(interval) {
+            interval = max(forecastMinimumMs, Int(forecastMs) + 1)
+        }
+        return interval
     }
 
     /// Headroom in KiB above a threshold given in hundredths of a percent.

@@ -84,8 +84,69 @@ import Testing
         #expect(PollInterval.milliseconds(ramHeadroomKiB: 1 << 40, swapHeadroomKiB: 0, underPressure: true) == 500)
     }
 
+    @Test func forecastShortensTheSleepToJustPastTheCrossing() {
+        // 100 ms floor without a forecast; 40 ms forecast: wake at 41 ms.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 50_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 40) == 41)
+        // Never below the forecast floor, even when the crossing is due now.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 1000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 0) == 10)
+        // A forecast beyond the interval changes nothing.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 9000) == 2000)
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 700) == 701)
+    }
+
     @Test func headroomIsAboveTheThreshold() {
         #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: 1000) == 2000)
         #expect(PollInterval.headroomKiB(freeKiB: 500, totalKiB: 10_000, threshold: 1000) == -500)
+    }
+}
+
+@Suite struct CrossingForecastTests {
+    @Test func firstLookHasNoForecast() {
+        var forecast = CrossingForecast()
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 1000, ramHeadroomKiB: 50_000, swapHeadroomKiB: 0) == nil)
+    }
+
+    @Test func extrapolatesTheFallOfRAM() {
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 1000, ramHeadroomKiB: 90_000, swapHeadroomKiB: 0)
+        // 30,000 KiB in 100 ms; 60,000 KiB left: 200 ms. No swap counts as crossed.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 1100, ramHeadroomKiB: 60_000, swapHeadroomKiB: 0) == 200)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 1150, ramHeadroomKiB: 45_000, swapHeadroomKiB: 0) == 150)
+    }
+
+    @Test func theLaterOfRAMAndSwapCounts() {
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 0, ramHeadroomKiB: 20_000, swapHeadroomKiB: 100_000)
+        // RAM: 10,000 left at 10,000 per 100 ms = 100 ms; swap: 90,000 at 10,000 = 900 ms.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 100, ramHeadroomKiB: 10_000, swapHeadroomKiB: 90_000) == 900)
+        // RAM already below its threshold: swap alone decides.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 200, ramHeadroomKiB: -5000, swapHeadroomKiB: 40_000) == 80)
+    }
+
+    @Test func noForecastWhenNotFallingOrAlreadyCrossed() {
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 0, ramHeadroomKiB: 50_000, swapHeadroomKiB: 0)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 100, ramHeadroomKiB: 50_000, swapHeadroomKiB: 0) == nil)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 200, ramHeadroomKiB: 70_000, swapHeadroomKiB: 0) == nil)
+        // Swap holding still while RAM falls: the rule cannot fire yet.
+        _ = forecast.millisecondsUntilCrossing(nowMs: 300, ramHeadroomKiB: 60_000, swapHeadroomKiB: 30_000)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 400, ramHeadroomKiB: 40_000, swapHeadroomKiB: 30_000) == nil)
+        // Both below: the rules act, the timer has nothing to forecast.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: -1, swapHeadroomKiB: -1) == nil)
+        // The same instant twice (a clock that did not move) gives no rate.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: 10, swapHeadroomKiB: 0) == nil)
+    }
+
+    @Test func resetForgetsThePreviousLook() {
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 0, ramHeadroomKiB: 90_000, swapHeadroomKiB: 0)
+        forecast.reset()
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 100, ramHeadroomKiB: 60_000, swapHeadroomKiB: 0) == nil)
+    }
+
+    @Test func hugeFiguresDoNotOverflow() {
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 0, ramHeadroomKiB: Int64.max / 2, swapHeadroomKiB: 0)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: Int64.max / 4, ramHeadroomKiB: Int64.max / 2 - 1, swapHeadroomKiB: 0) == nil)
     }
 }
