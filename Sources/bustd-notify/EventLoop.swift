@@ -34,6 +34,7 @@ final class EventLoop {
     }
 
     func run() -> Never {
+        desktop.prepare()
         while true {
             let now = monotonicMs()
             if connection == nil && now >= nextConnectMs { connect(now: now) }

@@ -51,6 +51,24 @@ struct EndToEndTests {
                 == "Available memory was 3 %, memory pressure 41 % (bustd acts at 10 % available). 2.1 GiB freed.")
     }
 
+    /// The first round trip to the server (proxy, capabilities) happens at
+    /// start, not when the first kill needs showing.
+    @Test func theServerIsAskedBeforeTheFirstEvent() throws {
+        let session = try NotifySession()
+        try session.startBus()
+        try session.startNotificationServer()
+        let daemon = try FakeDaemon(path: session.socketPath)
+        try session.startNotifier()
+        try daemon.acceptSubscriber()
+        try session.waitFor("the capabilities call") { session.recordLines.contains { $0["call"] as? String == "GetCapabilities" } }
+        #expect(session.notifyCalls.isEmpty)
+
+        try daemon.send(kill(pid: 4242, name: "firefox"))
+        try session.waitFor("the kill notification") { session.notifyCalls.count >= 1 }
+        let asked = session.recordLines.filter { $0["call"] as? String == "GetCapabilities" }
+        #expect(asked.count == 1, "asked once per connection, not once per notification")
+    }
+
     @Test func hostileNamesAreEscapedOnTheWire() throws {
         let session = try NotifySession()
         try session.startBus()

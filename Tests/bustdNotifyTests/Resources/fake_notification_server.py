@@ -2,8 +2,9 @@
 """A stand-in for a desktop's notification server (org.freedesktop.Notifications)
 on the session bus. Records every Notify call as one JSON line in the file
 named by argv[1] (app_name, replaces_id, id, summary, body, urgency, timeout,
-icon, and the wall-clock time of the call), and writes {"ready": true} once
-it owns the name. For bustd-notify's end-to-end tests.
+icon, and the wall-clock time of the call), each GetCapabilities call as
+{"call": "GetCapabilities", "time": ...}, and writes {"ready": true} once it
+owns the name. For bustd-notify's end-to-end tests and the e2e guest.
 """
 import json
 import sys
@@ -50,6 +51,7 @@ class Server(dbus.service.Object):
 
     @dbus.service.method(NAME, in_signature="", out_signature="as")
     def GetCapabilities(self):
+        self.write({"call": "GetCapabilities", "time": time.time()})
         return ["body", "body-markup"]
 
     @dbus.service.method(NAME, in_signature="", out_signature="ssss")
