@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Runs one e2e scenario inside the guest and writes the facts to
-/results/result.json. It judges nothing: e2e/check.py on the host does.
+/results/result.json. It judges nothing: e2e/scenarios.py on the host does.
 
 Config (JSON, written by the host into the results share):
   scenario, daemon ("bustd" | "earlyoom" | "none"), daemon_args [..],
@@ -30,6 +30,11 @@ BIN = "/share/bin"
 GUEST = "/share/guest"
 TMP = "/run/e2e"  # tmpfs: logs written there never wait for the 9p share
 SOCKET = "/run/bustd/bustd.sock"
+NOTIFICATIONS = f"{TMP}/notifications.jsonl"
+# A kill decision: "killing pid N" (bustd), "sending SIGTERM to process N"
+# (earlyoom; its start-up banner also says "sending SIGTERM when ...").
+KILL_LINE = re.compile(r"killing pid \d+|sending SIG[A-Z]+ to process \d+")
+TERM_FRACTION = 0.10  # the daemons' default SIGTERM thresholds (-m 10 -s 10)
 USER_UID = 1000
 
 cfg = json.load(open(CONFIG))
@@ -123,16 +128,18 @@ def spawn(argv, user, **kwargs):
 
 
 class LineReader(threading.Thread):
-    """Collects a child's stdout lines with their arrival times."""
+    """Collects a child's stdout lines with their arrival times, as word
+    lists (or, with words=False, as text)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, words=True):
         super().__init__(daemon=True)
-        self.stream, self.lines = stream, []
+        self.stream, self.words, self.lines = stream, words, []
         self.start()
 
     def run(self):
         for raw in self.stream:
-            self.lines.append((now_ms(), raw.decode(errors="replace").split()))
+            text = raw.decode(errors="replace")
+            self.lines.append((now_ms(), text.split() if self.words else text.rstrip("\n")))
 
 
 class Sampler(threading.Thread):
@@ -159,26 +166,92 @@ class Sampler(threading.Thread):
 
 
 def start_daemon():
-    log = open(f"{TMP}/daemon.log", "w")
+    """The daemon, its output read through a pipe so that each line (the
+    kill decision above all) carries the time it was written."""
     if cfg["daemon"] == "bustd":
         argv = [f"{BIN}/bustd", "-n", "--socket", SOCKET] + cfg.get("daemon_args", [])
     elif cfg["daemon"] == "earlyoom":
         # -r 3600: no periodic memory report filling the log.
         argv = ["/usr/bin/earlyoom", "-r", "3600"] + cfg.get("daemon_args", [])
     else:
-        return None
-    proc = spawn(argv, user=False, stdout=log, stderr=subprocess.STDOUT)
+        return None, None
+    proc = spawn(argv, user=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = LineReader(proc.stdout, words=False)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # ready: socket up / first log line out
         if proc.poll() is not None:
             break
         if cfg["daemon"] == "bustd" and os.path.exists(SOCKET):
             break
-        if cfg["daemon"] == "earlyoom" and os.path.getsize(f"{TMP}/daemon.log") > 0:
+        if cfg["daemon"] == "earlyoom" and output.lines:
             break
         time.sleep(0.1)
     time.sleep(0.5)
-    return proc
+    return proc, output
+
+
+def start_notifier():
+    """bustd-notify as the user, in its own D-Bus session, with a recording
+    notification server in place of a desktop's (the guest has no display).
+    Started in every run, the daemon's or not, so that each run has the same
+    processes and memory. Returns the session's process once the server
+    owns its name."""
+    runtime = f"{TMP}/user"
+    os.makedirs(runtime, exist_ok=True)
+    os.chown(runtime, USER_UID, USER_UID)
+    os.chmod(runtime, 0o700)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/home/tester", "XDG_RUNTIME_DIR": runtime}
+    script = (f"/usr/bin/python3 {GUEST}/fake_notification_server.py {NOTIFICATIONS} & "
+              f"while ! grep -q ready {NOTIFICATIONS} 2>/dev/null; do sleep 0.1; done; "
+              f"exec {BIN}/bustd-notify --config none --socket {SOCKET} --verbose")
+    log = open(f"{TMP}/notifier.log", "w")
+    session = spawn(["/usr/bin/dbus-run-session", "--", "/bin/sh", "-c", script], user=True, env=env,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60  # python3-gi starts slowly under TCG
+    while time.monotonic() < deadline and session.poll() is None:
+        if notifications() and alive_named("bustd-notify"):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # its first connection to the socket
+    return session
+
+
+def notifications():
+    """The recording server's lines: each Notify call (and {"ready": true})."""
+    try:
+        with open(NOTIFICATIONS) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError):
+        return []
+
+
+def alive_named(name):
+    for pid in all_pids():
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == name and alive(pid):
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def decision_figures(lines):
+    """The memory figures the daemon printed when it first decided to kill:
+    (available %, free swap % or None). bustd says them in its kill line,
+    earlyoom on the "mem avail" line before "sending SIG..."."""
+    for i, (_, line) in enumerate(lines):
+        if "killing pid" in line:
+            avail = re.search(r"available memory ([0-9.]+)%", line)
+            swap = re.search(r"free swap ([0-9.]+)%", line)
+            return (float(avail.group(1)) if avail else None, float(swap.group(1)) if swap else None)
+        elif KILL_LINE.search(line):
+            for _, earlier in reversed(lines[:i]):
+                m = re.search(r"mem avail: .*\( *([0-9.]+)%\), swap free: +(\d+) of +(\d+) MiB \( *([0-9.]+)%\)", earlier)
+                if m:
+                    return float(m.group(1)), float(m.group(4)) if int(m.group(3)) else None
+            return None, None
+    return None, None
 
 
 def read_events():
@@ -209,8 +282,10 @@ def main():
         subprocess.run([f"{GUEST}/zram-setup", str(cfg["zram_mib"])], check=True)
     result["swap_total_kib"] = meminfo()["SwapTotal"]
 
-    daemon = start_daemon()
+    daemon, daemon_output = start_daemon()
     result["daemon_started"] = daemon is None or daemon.poll() is None
+    notifier = start_notifier()
+    result["notifier_started"] = alive_named("bustd-notify")
 
     subscriber = None
     if cfg["daemon"] == "bustd":
@@ -261,7 +336,7 @@ def main():
     while now_ms() < deadline:
         if hog_lines:
             for _, words in list(hog_lines.lines):
-                if len(words) == 3 and words[0] == "alloc":
+                if len(words) == 5 and words[0] == "alloc":
                     hog_pids.add(int(words[2]))
         if hog.poll() is not None and hog_death is None:
             hog_death = now_ms()
@@ -286,7 +361,9 @@ def main():
     result["hogs_alive_at_end"] = sorted(p for p in hog_pids if alive(p))
     result["time_to_kill_s"] = round((hog_death - hog_start) / 1000, 2) if hog_death else None
     result["time_to_all_dead_s"] = round((all_dead_ms - hog_start) / 1000, 2)
-    allocs = [int(w[1]) for _, w in (hog_lines.lines if hog_lines else []) if len(w) == 3 and w[2] == str(hog.pid)]
+    steps = [(t, [int(x) for x in w[1:]]) for t, w in (hog_lines.lines if hog_lines else [])
+             if len(w) == 5 and w[0] == "alloc"]
+    allocs = [mib for _, (mib, pid, _, _) in steps if pid == hog.pid]
     result["hog_alloc_mib"] = max(allocs, default=0)
     result["hog_peak_rss_mib"] = round(max((r["hog_hwm_kib"] for r in sampler.rows), default=0) / 1024)
     result["min_available_pct"] = round(100 * min(r["avail_kib"] for r in sampler.rows) / result["mem_total_kib"], 1)
@@ -304,18 +381,35 @@ def main():
     result["canary_longest_silence_ms"] = round(max((b - a for a, b in zip(times, times[1:])), default=0))
     result["canary_alive"] = canary.poll() is None
     result["subscriber_alive"] = subscriber.poll() is None if subscriber else None
+    result["notifier_alive"] = notifier.poll() is None and alive_named("bustd-notify")
     result["daemon_alive"] = daemon.poll() is None if daemon else None
     result["decoy_alive"] = decoy.poll() is None if decoy else None
     spawned = {canary.pid, daemon.pid if daemon else 0, subscriber.pid if subscriber else 0,
-               decoy.pid if decoy else 0}
+               decoy.pid if decoy else 0, notifier.pid}
     result["others_died"] = sorted(before - after - hog_pids - spawned)
     emergency = [r for r in sampler.rows if hog_start <= r["t_ms"] <= all_dead_ms]
     rss = [r["daemon_rss_kib"] for r in emergency if r["daemon_rss_kib"]]
     result["daemon_rss_max_kib"] = max(rss, default=None)
 
-    daemon_log = open(f"{TMP}/daemon.log").read() if daemon else ""
+    daemon_lines = list(daemon_output.lines) if daemon else []
+    daemon_log = "".join(line + "\n" for _, line in daemon_lines)
+    # When the daemon decided: its first kill line, timed by the pipe.
+    decided = [t for t, line in daemon_lines if KILL_LINE.search(line)]
+    result["decision_s"] = round((decided[0] - hog_start) / 1000, 2) if decided else None
+    result["decision_to_death_ms"] = round(hog_death - decided[0]) if decided and hog_death else None
+    result["decision_avail_pct"], result["decision_swap_pct"] = decision_figures(daemon_lines)
+    if not result["swap_total_kib"]:
+        result["decision_swap_pct"] = None  # no swap: bustd prints 0 %, earlyoom 0.00 %
+    # When memory crossed the default SIGTERM thresholds (10 % available and,
+    # with swap, 10 % free swap): the first hog step that saw both. The
+    # daemon's reaction is from there to its decision, both timed alike.
+    crossed = [t for t, (_, _, avail, swap_free) in steps
+               if 0 <= avail <= result["mem_total_kib"] * TERM_FRACTION
+               and (not result["swap_total_kib"] or 0 <= swap_free <= result["swap_total_kib"] * TERM_FRACTION)]
+    result["threshold_crossed_s"] = round((crossed[0] - hog_start) / 1000, 2) if crossed else None
+    result["reaction_ms"] = round(decided[0] - crossed[0]) if decided and crossed else None
     result["daemon_kill_lines"] = [l for l in daemon_log.splitlines()
-                                   if "killing pid" in l or "sending SIG" in l or "escalating" in l
+                                   if KILL_LINE.search(l) or "escalating" in l
                                    or "exited" in l][:10]
     # "killing pid N" (bustd), "sending SIGTERM to process N" (earlyoom).
     result["daemon_victims"] = sorted({int(m) for m in re.findall(r"(?:killing pid|to process) (\d+)", daemon_log)})
@@ -338,6 +432,14 @@ def main():
         result["kill_to_event_ms"] = first["recv_ms"] - first["event"]["time"]
         result["kill_at_s"] = round((first["event"]["time"] - EPOCH_MINUS_MONO - hog_start) / 1000, 2)
 
+    # What the person would have seen: bustd-notify's Notify calls.
+    shown = [n for n in notifications() if "summary" in n]
+    result["notifications"] = [n["summary"] for n in shown][:10]
+    kill_notes = [n for n in shown if n["summary"].startswith("bustd killed")]
+    result["kill_notified"] = bool(kill_notes)
+    if kill_notes and kills:
+        result["kill_to_notification_ms"] = round(kill_notes[0]["time"] * 1000 - kills[0]["event"]["time"], 1)
+
     # Raw data for the bench and for humans.
     with open(f"{RESULTS}/samples.json", "w") as f:
         json.dump({"hog_start_ms": round(hog_start), "hog_death_ms": round(hog_death) if hog_death else None,
@@ -349,7 +451,19 @@ def main():
         f.writelines(json.dumps(e) + "\n" for e in events)
     with open(f"{RESULTS}/dmesg.txt", "w") as f:
         f.write(kernel_log)
+    with open(f"{RESULTS}/daemon-timed.log", "w") as f:
+        f.writelines(f"{(t - hog_start) / 1000:8.3f} {line}\n" for t, line in daemon_lines)
+    for name in ("notifier.log", "notifications.jsonl"):
+        try:
+            with open(f"{TMP}/{name}") as src, open(f"{RESULTS}/{name}", "w") as dst:
+                dst.write(src.read())
+        except OSError:
+            pass
 
+    try:
+        os.killpg(notifier.pid, signal.SIGKILL)
+    except OSError:
+        pass
     for proc in (hog, decoy, canary, subscriber, daemon):
         if proc and proc.poll() is None:
             proc.kill()

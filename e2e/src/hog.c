@@ -1,6 +1,8 @@
 /* The memory hog of the e2e scenarios: grows by STEP MiB every INTERVAL ms
  * until it is killed (or reaches --max MiB, then holds). After each step it
- * writes "alloc <MiB>" to stdout, so the runner knows how far it got.
+ * writes "alloc <MiB> <pid> <MemAvailable kB> <SwapFree kB>" to stdout, so
+ * the runner knows how far it got and, to the step, when memory crossed a
+ * daemon's thresholds.
  *
  * Each page is half pseudo-random, half zero: roughly 2:1 for zram, like
  * real heap data. All-zero pages would cost zram nothing and never fill it.
@@ -30,16 +32,36 @@ static void fill(unsigned char *p, size_t len, uint64_t *seed) {
     }
 }
 
+/* One field of /proc/meminfo in kB, -1 if missing. */
+static long meminfo_kb(const char *text, const char *key) {
+    const char *at = strstr(text, key);
+    return at ? atol(at + strlen(key)) : -1;
+}
+
+static void memory_now(long *avail, long *swap_free) {
+    char text[4096];
+    *avail = *swap_free = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    *avail = meminfo_kb(text, "MemAvailable:");
+    *swap_free = meminfo_kb(text, "SwapFree:");
+}
+
 static void hog(long step, long interval_ms, long max_mib, uint64_t seed) {
     long total = 0;
-    char line[64];
+    char line[128];
     struct timespec pause = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
     for (;;) {
         if (max_mib == 0 || total < max_mib) {
             size_t len = (size_t)step << 20;
             unsigned char *p = malloc(len);
             if (p) { fill(p, len, &seed); total += step; }
-            int n = snprintf(line, sizeof line, "alloc %ld %d\n", total, (int)getpid());
+            long avail, swap_free;
+            memory_now(&avail, &swap_free);
+            int n = snprintf(line, sizeof line, "alloc %ld %d %ld %ld\n", total, (int)getpid(), avail, swap_free);
             if (write(1, line, n) < 0) { /* runner gone: keep hogging */ }
         }
         nanosleep(&pause, NULL);
