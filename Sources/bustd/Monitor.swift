@@ -71,8 +71,10 @@ final class Monitor {
         }
         checkKernelOOM(nowMs: nowMs)
         guard let status = readMemory() else { return 1000 }
-        let pressureValue = pressure?.read()?.avg10(config.pressureMetric)
-        tracker.update(pressure: pressureValue, cutoff: config.pressureCutoff, nowMs: nowMs)
+        let figures = pressure?.read()
+        let pressureValue = figures?.avg10(config.pressureMetric)
+        tracker.update(pressure: pressureValue, stallTotalMicroseconds: figures?.totalMicroseconds(config.pressureMetric),
+                       cutoff: config.pressureCutoff, nowMs: nowMs)
         let decision = decide(memory: status, pressure: pressureValue,
                               pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
         if decision.urgency != .none {
@@ -143,10 +145,12 @@ final class Monitor {
         let recoveredKiB = after.map { $0.availableKiB - before.availableKiB } ?? 0
         switch report.outcome {
         case .exited(let ms):
+            tracker.noteKill()
             Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released);\(recovered)")
             events?.publish(.killed(Event.Killed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                  timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
         case .stillAlive(let ms):
+            tracker.noteKill()
             Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released);\(recovered)")
             events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                          reason: "still alive \(ms) ms after SIGKILL")))

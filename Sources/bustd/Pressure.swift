@@ -17,6 +17,7 @@ struct PressureFigures: Equatable {
     var full = PressureLine()
 
     func avg10(_ metric: PressureMetric) -> Int { metric == .some ? some.avg10 : full.avg10 }
+    func totalMicroseconds(_ metric: PressureMetric) -> UInt64 { metric == .some ? some.totalMicroseconds : full.totalMicroseconds }
 }
 
 /// Parses /proc/pressure/memory or a cgroup's memory.pressure. The "some"

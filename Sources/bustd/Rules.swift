@@ -54,11 +54,30 @@ struct RuleConfig {
 }
 
 /// How long memory pressure has stayed at or above the cutoff.
+///
+/// avg10 is a ten-second average: after a kill it stays above the cutoff
+/// for seconds though the stalls have stopped, and the rule would take the
+/// next process for pressure that is gone. So after a kill, until avg10 has
+/// fallen below the cutoff once, pressure counts only while the share of
+/// time stalled between two looks (from the PSI total counter) is at or
+/// above the cutoff as well.
 struct PressureTracker {
     private(set) var aboveSinceMs: Int64?
+    private var afterKill = false
+    private var previousTotal: (ms: Int64, microseconds: UInt64)?
 
-    mutating func update(pressure: Int?, cutoff: Int, nowMs: Int64) {
-        if let pressure, pressure >= cutoff {
+    /// A process was killed: the pressure that led to it must show anew.
+    mutating func noteKill() {
+        afterKill = true
+        aboveSinceMs = nil
+    }
+
+    mutating func update(pressure: Int?, stallTotalMicroseconds: UInt64? = nil, cutoff: Int, nowMs: Int64) {
+        var above = pressure.map { $0 >= cutoff } ?? false
+        let share = stallShare(totalMicroseconds: stallTotalMicroseconds, nowMs: nowMs)
+        if !above { afterKill = false }
+        if afterKill { above = share.map { $0 >= cutoff } ?? false }
+        if above {
             if aboveSinceMs == nil { aboveSinceMs = nowMs }
         } else {
             aboveSinceMs = nil
@@ -66,6 +85,17 @@ struct PressureTracker {
     }
 
     func heldMs(nowMs: Int64) -> Int64 { aboveSinceMs.map { nowMs - $0 } ?? 0 }
+
+    /// Time stalled since the previous look, in hundredths of a percent of
+    /// the time between; nil without two readings of the counter.
+    private mutating func stallShare(totalMicroseconds: UInt64?, nowMs: Int64) -> Int? {
+        defer { previousTotal = totalMicroseconds.map { (nowMs, $0) } }
+        guard let totalMicroseconds, let previous = previousTotal, nowMs > previous.ms,
+              totalMicroseconds >= previous.microseconds else { return nil }
+        let elapsed = UInt64(nowMs - previous.ms) * 1000
+        let stalled = min(totalMicroseconds - previous.microseconds, elapsed)
+        return Int(stalled * 10_000 / elapsed)
+    }
 }
 
 /// The two rules.
