@@ -18,17 +18,24 @@ private func killed(pid: Int32, name: String) -> Event.Payload {
                          recoveredKiB: 2_202_010, signals: "SIGTERM"))
 }
 
+/// A session bus, the recording server, a fake bustd and bustd-notify
+/// subscribed to it.
+private func connectedSession(_ notifierArguments: [String] = []) throws -> (NotifySession, FakeDaemon) {
+    let session = try NotifySession()
+    try session.startBus()
+    try session.startNotificationServer()
+    let daemon = try FakeDaemon(path: session.socketPath)
+    try session.startNotifier(notifierArguments)
+    try daemon.acceptSubscriber()
+    return (session, daemon)
+}
+
 /// bustd-notify as an unprivileged user, a real session bus, a fake
 /// notification server recording each Notify call, and a fake bustd.
 @Suite(.serialized, .enabled(if: NotifySession.canRun, "needs root, setpriv, dbus-daemon and python3-dbus"))
 struct EndToEndTests {
     @Test func killAndKilledBecomeOneNotification() throws {
-        let session = try NotifySession()
-        try session.startBus()
-        try session.startNotificationServer()
-        let daemon = try FakeDaemon(path: session.socketPath)
-        try session.startNotifier()
-        try daemon.acceptSubscriber()
+        let (session, daemon) = try connectedSession()
         #expect(daemon.subscribeRequest == SubscribeRequest(since: 0, instance: daemon.instance))
 
         let sentAt = try daemon.send(kill(pid: 4242, name: "firefox"))
@@ -54,12 +61,7 @@ struct EndToEndTests {
     /// The first round trip to the server (proxy, capabilities) happens at
     /// start, not when the first kill needs showing.
     @Test func theServerIsAskedBeforeTheFirstEvent() throws {
-        let session = try NotifySession()
-        try session.startBus()
-        try session.startNotificationServer()
-        let daemon = try FakeDaemon(path: session.socketPath)
-        try session.startNotifier()
-        try daemon.acceptSubscriber()
+        let (session, daemon) = try connectedSession()
         try session.waitFor("the capabilities call") { session.recordLines.contains { $0["call"] as? String == "GetCapabilities" } }
         #expect(session.notifyCalls.isEmpty)
 
@@ -70,12 +72,7 @@ struct EndToEndTests {
     }
 
     @Test func hostileNamesAreEscapedOnTheWire() throws {
-        let session = try NotifySession()
-        try session.startBus()
-        try session.startNotificationServer()
-        let daemon = try FakeDaemon(path: session.socketPath)
-        try session.startNotifier(["--burst-window", "0"])
-        try daemon.acceptSubscriber()
+        let (session, daemon) = try connectedSession(["--burst-window", "0"])
         try daemon.send(.killFailed(Event.KillFailed(pid: 7, uid: 65534, processName: Array("<i>x&y</i>\n".utf8),
                                                      reason: "<b>EPERM</b>")))
         try session.waitFor("the notification") { session.notifyCalls.count >= 1 }
@@ -109,17 +106,13 @@ struct EndToEndTests {
     }
 
     @Test func bothKillsAreShownAcrossADaemonRestart() throws {
-        let session = try NotifySession()
-        try session.startBus()
-        try session.startNotificationServer()
-        var daemon = try FakeDaemon(path: session.socketPath)
-        try session.startNotifier(["--burst-window", "0"])  // else the two kills would share one notification
-        try daemon.acceptSubscriber()
-        try daemon.send(kill(pid: 100, name: "first"))
+        // --burst-window 0: else the two kills would share one notification.
+        let (session, firstDaemon) = try connectedSession(["--burst-window", "0"])
+        try firstDaemon.send(kill(pid: 100, name: "first"))
         try session.waitFor("the first kill") { session.notifyCalls.count >= 1 }
-        daemon.stop()
+        firstDaemon.stop()
         // A new instance: its sequence numbers start again at 1.
-        daemon = try FakeDaemon(path: session.socketPath)
+        let daemon = try FakeDaemon(path: session.socketPath)
         try daemon.acceptSubscriber()
         #expect(daemon.subscribeRequest?.instance == daemon.instance)
         try daemon.send(kill(pid: 200, name: "second"))
