@@ -1,8 +1,8 @@
 /* The memory hog of the e2e scenarios: grows by STEP MiB every INTERVAL ms
- * until it is killed (or reaches --max MiB, then holds). After each step it
- * writes "alloc <MiB> <pid> <MemAvailable kB> <SwapFree kB>" to stdout, so
- * the runner knows how far it got and, to the step, when memory crossed a
- * daemon's thresholds.
+ * until it is killed (or reaches --max MiB, then holds). After every 4 MiB
+ * it fills it writes "alloc <MiB> <pid> <MemAvailable kB> <SwapFree kB>" to
+ * stdout, so the runner knows how far it got and, to within 4 MiB, when
+ * memory crossed a daemon's thresholds.
  *
  * Each page is half pseudo-random, half zero: roughly 2:1 for zram, like
  * real heap data. All-zero pages would cost zram nothing and never fill it.
@@ -50,19 +50,29 @@ static void memory_now(long *avail, long *swap_free) {
     *swap_free = meminfo_kb(text, "SwapFree:");
 }
 
+static void report(long mib) {
+    char line[128];
+    long avail, swap_free;
+    memory_now(&avail, &swap_free);
+    int n = snprintf(line, sizeof line, "alloc %ld %d %ld %ld\n", mib, (int)getpid(), avail, swap_free);
+    if (write(1, line, n) < 0) { /* runner gone: keep hogging */ }
+}
+
+#define CHUNK_MIB 4
+
 static void hog(long step, long interval_ms, long max_mib, uint64_t seed) {
     long total = 0;
-    char line[128];
     struct timespec pause = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
     for (;;) {
         if (max_mib == 0 || total < max_mib) {
-            size_t len = (size_t)step << 20;
-            unsigned char *p = malloc(len);
-            if (p) { fill(p, len, &seed); total += step; }
-            long avail, swap_free;
-            memory_now(&avail, &swap_free);
-            int n = snprintf(line, sizeof line, "alloc %ld %d %ld %ld\n", total, (int)getpid(), avail, swap_free);
-            if (write(1, line, n) < 0) { /* runner gone: keep hogging */ }
+            unsigned char *p = malloc((size_t)step << 20);
+            for (long done = 0; p && done < step; done += CHUNK_MIB) {
+                long mib = step - done < CHUNK_MIB ? step - done : CHUNK_MIB;
+                fill(p + ((size_t)done << 20), (size_t)mib << 20, &seed);
+                report(total + done + mib);
+            }
+            if (p) total += step;
+            else report(total);
         }
         nanosleep(&pause, NULL);
     }
