@@ -53,6 +53,10 @@ SCENARIOS = {
     "pressure-rule": {"churn_mib": 1536, "timeout_s": 60,
                       "daemon_args": ["-m", "45", "-p", "1", "--psi-duration", "2", "--prefer", "^churn$"],
                       "expect_pressure_above": 1.0, "expect_rule": "pressure", "daemons": ["bustd"],
+                      # The thrashing evicted the idle notification session's
+                      # file pages; faulting them back from the guest's disk
+                      # under TCG is what delays the notification here.
+                      "notification_limit_ms": 1000,
                       # Once the reader is gone its stalls stop: avg10 lagging
                       # above the cutoff must not take a second process.
                       "expect_single_kill": True},

@@ -145,12 +145,12 @@ final class Monitor {
         let recoveredKiB = after.map { $0.availableKiB - before.availableKiB } ?? 0
         switch report.outcome {
         case .exited(let ms):
-            tracker.noteKill()
+            tracker.noteKill(nowMs: bustd_monotonic_ms())
             Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released);\(recovered)")
             events?.publish(.killed(Event.Killed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                  timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
         case .stillAlive(let ms):
-            tracker.noteKill()
+            tracker.noteKill(nowMs: bustd_monotonic_ms())
             Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released);\(recovered)")
             events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                          reason: "still alive \(ms) ms after SIGKILL")))

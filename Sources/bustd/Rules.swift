@@ -55,28 +55,41 @@ struct RuleConfig {
 
 /// How long memory pressure has stayed at or above the cutoff.
 ///
-/// avg10 is a ten-second average: after a kill it stays above the cutoff
-/// for seconds though the stalls have stopped, and the rule would take the
-/// next process for pressure that is gone. So after a kill, until avg10 has
-/// fallen below the cutoff once, pressure counts only while the share of
-/// time stalled between two looks (from the PSI total counter) is at or
-/// above the cutoff as well.
+/// After a kill the stalls do not stop at once: the survivors fault back
+/// in the pages the thrashing took from them, and avg10, a ten-second
+/// average, stays above the cutoff for seconds after the stalls end. Either
+/// would take a second process for the first one's pressure. So for
+/// quietAfterKillMs after a kill the pressure rule does not count, and
+/// then, until avg10 has fallen below the cutoff once, pressure counts only
+/// while the share of time stalled between two looks (from the PSI total
+/// counter) is at or above the cutoff as well. The low-memory rule is not
+/// affected.
 struct PressureTracker {
+    /// avg10's own window.
+    static let quietAfterKillMs: Int64 = 10_000
+
     private(set) var aboveSinceMs: Int64?
     private var afterKill = false
+    private var quietUntilMs: Int64 = .min
     private var previousTotal: (ms: Int64, microseconds: UInt64)?
 
     /// A process was killed: the pressure that led to it must show anew.
-    mutating func noteKill() {
+    mutating func noteKill(nowMs: Int64) {
         afterKill = true
+        quietUntilMs = nowMs + Self.quietAfterKillMs
         aboveSinceMs = nil
     }
 
     mutating func update(pressure: Int?, stallTotalMicroseconds: UInt64? = nil, cutoff: Int, nowMs: Int64) {
-        var above = pressure.map { $0 >= cutoff } ?? false
+        let averageAbove = pressure.map { $0 >= cutoff } ?? false
         let share = stallShare(totalMicroseconds: stallTotalMicroseconds, nowMs: nowMs)
-        if !above { afterKill = false }
-        if afterKill { above = share.map { $0 >= cutoff } ?? false }
+        if !averageAbove { afterKill = false }  // avg10 has caught up
+        var above = averageAbove
+        if nowMs < quietUntilMs {
+            above = false
+        } else if afterKill {
+            above = averageAbove && (share.map { $0 >= cutoff } ?? false)
+        }
         if above {
             if aboveSinceMs == nil { aboveSinceMs = nowMs }
         } else {

@@ -67,30 +67,33 @@ import Testing
         tracker.update(pressure: 3000, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 0)
         tracker.update(pressure: 3000, stallTotalMicroseconds: 400_000, cutoff: 2500, nowMs: 1000)
         #expect(tracker.heldMs(nowMs: 1000) == 1000)
-        tracker.noteKill()
-        // avg10 still at 30 %, but nothing stalled since: not pressure.
-        tracker.update(pressure: 3000, stallTotalMicroseconds: 400_000, cutoff: 2500, nowMs: 2000)
-        tracker.update(pressure: 2900, stallTotalMicroseconds: 410_000, cutoff: 2500, nowMs: 3000)
+        tracker.noteKill(nowMs: 1000)
+        // The quiet time: even real stalls (survivors faulting back in) do not count.
+        tracker.update(pressure: 3000, stallTotalMicroseconds: 900_000, cutoff: 2500, nowMs: 2000)
+        #expect(tracker.aboveSinceMs == nil)
+        // After it, avg10 still at 29 %, but nothing stalled since the last look: not pressure.
+        tracker.update(pressure: 2900, stallTotalMicroseconds: 910_000, cutoff: 2500, nowMs: 11_000)
+        tracker.update(pressure: 2900, stallTotalMicroseconds: 910_000, cutoff: 2500, nowMs: 12_000)
         #expect(tracker.aboveSinceMs == nil)
         // Stalls return (50 % of the last second): pressure again, timed from here.
-        tracker.update(pressure: 2900, stallTotalMicroseconds: 910_000, cutoff: 2500, nowMs: 4000)
-        #expect(tracker.aboveSinceMs == 4000)
+        tracker.update(pressure: 2900, stallTotalMicroseconds: 1_410_000, cutoff: 2500, nowMs: 13_000)
+        #expect(tracker.aboveSinceMs == 13_000)
         // A second without stalls ends it again.
-        tracker.update(pressure: 2800, stallTotalMicroseconds: 910_000, cutoff: 2500, nowMs: 5000)
+        tracker.update(pressure: 2800, stallTotalMicroseconds: 1_410_000, cutoff: 2500, nowMs: 14_000)
         #expect(tracker.aboveSinceMs == nil)
     }
 
     @Test func averagesCountAgainOnceTheyFellBelowTheCutoff() {
         var tracker = PressureTracker()
         tracker.update(pressure: 3000, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 0)
-        tracker.noteKill()
-        tracker.update(pressure: 2000, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 1000)
+        tracker.noteKill(nowMs: 0)
+        tracker.update(pressure: 2000, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 11_000)
         // Back to normal: avg10 alone decides, even between stall-free looks.
-        tracker.update(pressure: 2600, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 2000)
-        #expect(tracker.aboveSinceMs == 2000)
-        // Without PSI totals after a kill nothing counts until avg10 drops.
-        tracker.noteKill()
-        tracker.update(pressure: 9000, cutoff: 2500, nowMs: 3000)
+        tracker.update(pressure: 2600, stallTotalMicroseconds: 0, cutoff: 2500, nowMs: 12_000)
+        #expect(tracker.aboveSinceMs == 12_000)
+        // Without PSI totals after a kill, nothing counts until avg10 drops.
+        tracker.noteKill(nowMs: 12_000)
+        tracker.update(pressure: 9000, cutoff: 2500, nowMs: 23_000)
         #expect(tracker.aboveSinceMs == nil)
     }
 
