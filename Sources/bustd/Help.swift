@@ -13,6 +13,8 @@ Rules (either one fires):
                seconds while available memory is at or below twice
                --min-available. The gate stops page-cache churn on a machine
                with plenty of memory from killing anything. Sends SIGTERM.
+               For 10 s after any kill it does not count (the survivors
+               fault their pages back in), and then only fresh stalls do.
 
 Victim: the highest oom_score (--prefer/--avoid add or subtract 300), ties to
 the larger RSS. Never: bustd itself, pid 1, kernel threads, zombies,
