@@ -288,10 +288,9 @@ def main():
     notifier = start_notifier()
     result["notifier_started"] = alive_named("bustd-notify")
 
-    subscriber = None
-    if cfg["daemon"] == "bustd":
-        subscriber = spawn(["/usr/bin/python3", f"{GUEST}/subscriber.py", SOCKET, f"{TMP}/events.jsonl"],
-                           user=True)
+    # In every run, like the notifier: the same processes for every daemon.
+    subscriber = spawn(["/usr/bin/python3", f"{GUEST}/subscriber.py", SOCKET, f"{TMP}/events.jsonl"],
+                       user=True)
 
     canary = spawn([f"{BIN}/canary"], user=True, stdout=subprocess.PIPE)
     canary_lines = LineReader(canary.stdout)

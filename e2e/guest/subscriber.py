@@ -15,18 +15,17 @@ import time
 path, outfile = sys.argv[1], sys.argv[2]
 out = open(outfile, "a", buffering=1)
 
-# The daemon may still be starting: retry the connection for a while.
-for _ in range(100):
+# The daemon may still be starting; with earlyoom or no daemon there is no
+# socket at all, and the subscriber just waits (it runs in every run, so
+# that every run has the same processes in memory).
+while True:
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(path)
         break
     except OSError:
         sock.close()
-        time.sleep(0.1)
-else:
-    out.write(json.dumps({"error": "cannot connect to " + path}) + "\n")
-    sys.exit(1)
+        time.sleep(0.5)
 
 buffer = b""
 while True:
