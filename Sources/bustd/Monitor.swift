@@ -71,9 +71,9 @@ final class Monitor {
         }
         checkKernelOOM(nowMs: nowMs)
         guard let status = readMemory() else { return 1000 }
-        let figures = pressure?.read()
-        let pressureValue = figures?.avg10(config.pressureMetric)
-        tracker.update(pressure: pressureValue, stallTotalMicroseconds: figures?.totalMicroseconds(config.pressureMetric),
+        let watched = pressure?.read()?.line(config.pressureMetric)
+        let pressureValue = watched?.avg10
+        tracker.update(pressure: pressureValue, stallTotalMicroseconds: watched?.totalMicroseconds,
                        cutoff: config.pressureCutoff, nowMs: nowMs)
         let decision = decide(memory: status, pressure: pressureValue,
                               pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)

@@ -16,8 +16,8 @@ struct PressureFigures: Equatable {
     var some = PressureLine()
     var full = PressureLine()
 
-    func avg10(_ metric: PressureMetric) -> Int { metric == .some ? some.avg10 : full.avg10 }
-    func totalMicroseconds(_ metric: PressureMetric) -> UInt64 { metric == .some ? some.totalMicroseconds : full.totalMicroseconds }
+    /// The line the rule watches (--psi-metric).
+    func line(_ metric: PressureMetric) -> PressureLine { metric == .some ? some : full }
 }
 
 /// Parses /proc/pressure/memory or a cgroup's memory.pressure. The "some"

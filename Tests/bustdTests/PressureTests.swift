@@ -8,8 +8,8 @@ import Testing
         let figures = try #require(withBytes(text) { parsePressure($0) })
         #expect(figures.some == PressureLine(avg10: 1234, avg60: 500, avg300: 10, totalMicroseconds: 123456))
         #expect(figures.full.avg10 == 321)
-        #expect(figures.avg10(.some) == 1234)
-        #expect(figures.avg10(.full) == 321)
+        #expect(figures.line(.some).avg10 == 1234)
+        #expect(figures.line(.full).avg10 == 321)
     }
 
     @Test func fullLineMayBeMissing() throws {

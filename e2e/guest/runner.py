@@ -380,11 +380,11 @@ def main():
     times = [t for t, _ in late if t > baseline_end]
     result["canary_longest_silence_ms"] = round(max((b - a for a, b in zip(times, times[1:])), default=0))
     result["canary_alive"] = canary.poll() is None
-    result["subscriber_alive"] = subscriber.poll() is None if subscriber else None
+    result["subscriber_alive"] = subscriber.poll() is None
     result["notifier_alive"] = notifier.poll() is None and alive_named("bustd-notify")
     result["daemon_alive"] = daemon.poll() is None if daemon else None
     result["decoy_alive"] = decoy.poll() is None if decoy else None
-    spawned = {canary.pid, daemon.pid if daemon else 0, subscriber.pid if subscriber else 0,
+    spawned = {canary.pid, daemon.pid if daemon else 0, subscriber.pid,
                decoy.pid if decoy else 0, notifier.pid}
     result["others_died"] = sorted(before - after - hog_pids - spawned)
     emergency = [r for r in sampler.rows if hog_start <= r["t_ms"] <= all_dead_ms]
