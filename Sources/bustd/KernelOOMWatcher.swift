@@ -1,8 +1,12 @@
 /// Notices the kernel's own OOM killer: /proc/vmstat's oom_kill counter
 /// (Linux 4.13+) counts its kills, system-wide and in cgroups.
 final class KernelOOMWatcher {
+    /// While memory is plentiful, the counter is read at least this often.
+    static let plentifulCheckMs: Int64 = 10_000
+
     private let file: PreadFile
     private var lastCount: UInt64
+    private var lastCheckMs: Int64 = 0
 
     init?(path: String = "/proc/vmstat") {
         guard let file = PreadFile(path: path, capacity: 16 * 1024),
@@ -11,8 +15,16 @@ final class KernelOOMWatcher {
         self.lastCount = count
     }
 
+    /// Whether to read the counter at this look, when the next one is
+    /// `nextLookInMs` away: yes if waiting for it would pass the due time.
+    /// Reading early, never waking for it, keeps idle wake-ups as they are.
+    func isDue(nowMs: Int64, nextLookInMs: Int) -> Bool {
+        nowMs + Int64(nextLookInMs) - lastCheckMs > KernelOOMWatcher.plentifulCheckMs
+    }
+
     /// Kernel OOM kills since the last call.
-    func newKills() -> UInt64 {
+    func newKills(nowMs: Int64) -> UInt64 {
+        lastCheckMs = nowMs
         guard let count = file.withContents(parseOOMKillCount), count > lastCount else { return 0 }
         defer { lastCount = count }
         return count - lastCount

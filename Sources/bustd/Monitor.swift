@@ -30,13 +30,10 @@ final class Monitor {
     /// Whether this cooldown was already mentioned (verbose logs only).
     private var cooldownLogged = false
     private var lastWarningMs: Int64?
-    private var lastKernelOOMCheckMs: Int64 = 0
     /// How long to back off when no process can be killed.
     static let noVictimBackoffMs: Int64 = 5000
     /// At most one low-memory warning this often.
     static let warningIntervalMs: Int64 = 60_000
-    /// While memory is plentiful, the kernel's OOM counter is read this often.
-    static let kernelOOMCheckMs: Int64 = 10_000
 
     init(options: Options, memoryReader: MemoryInfoReader, pressure: PressureSource?,
          scope: CgroupScope?, scanner: ProcessScanner, killer: Killer) {
@@ -60,14 +57,15 @@ final class Monitor {
     /// to sleep before the next look.
     func step(nowMs: Int64) -> Int {
         if scope == nil, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
-            if nowMs - lastKernelOOMCheckMs >= Monitor.kernelOOMCheckMs { checkKernelOOM(nowMs: nowMs) }
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
             let ram = PollInterval.headroomKiB(freeKiB: Int64(quick.freeRAMBytes / 1024),
                                                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
             let swap = PollInterval.headroomKiB(freeKiB: Int64(quick.freeSwapBytes / 1024),
                                                 totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
-            return PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
+            let interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
+            if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
+            return interval
         }
         checkKernelOOM(nowMs: nowMs)
         guard let status = readMemory() else { return 1000 }
@@ -240,8 +238,7 @@ final class Monitor {
     }
 
     private func checkKernelOOM(nowMs: Int64) {
-        lastKernelOOMCheckMs = nowMs
-        guard let count = kernelOOM?.newKills(), count > 0 else { return }
+        guard let count = kernelOOM?.newKills(nowMs: nowMs), count > 0 else { return }
         Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (/proc/vmstat oom_kill)")
         events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: .vmstat)))
     }

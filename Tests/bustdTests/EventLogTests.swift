@@ -59,7 +59,20 @@ import Testing
     @Test func kernelOOMCounter() {
         #expect(withBytes("nr_free_pages 5\noom_kill 7\nfoo 1\n") { parseOOMKillCount($0) } == 7)
         #expect(withBytes("nr_free_pages 5\noom_killer 9\n") { parseOOMKillCount($0) } == nil)
-        #expect(KernelOOMWatcher()?.newKills() == 0)
+        #expect(KernelOOMWatcher()?.newKills(nowMs: 0) == 0)
+    }
+
+    @Test func kernelOOMCounterIsReadBeforeALookThatWouldComeLate() throws {
+        let watcher = try #require(KernelOOMWatcher())
+        _ = watcher.newKills(nowMs: 1000)
+        // Looks every 3.3 s: read at the third, 9.9 s after, not the fourth.
+        #expect(!watcher.isDue(nowMs: 4300, nextLookInMs: 3300))
+        #expect(!watcher.isDue(nowMs: 7600, nextLookInMs: 3300))
+        #expect(watcher.isDue(nowMs: 10_900, nextLookInMs: 3300))
+        _ = watcher.newKills(nowMs: 10_900)
+        #expect(!watcher.isDue(nowMs: 10_900, nextLookInMs: 5000))
+        // Overdue (a long stall): read at once.
+        #expect(watcher.isDue(nowMs: 40_000, nextLookInMs: 100))
     }
 
     @Test func socketDirectory() {
