@@ -7,7 +7,7 @@
 enum PollInterval {
     static let minimumMs = 100
     /// The shortest sleep when a forecast says the crossing is near. Looks
-    /// this close together happen only in the last 100 ms before a kill.
+    /// this close together happen only in the last 200 ms before a crossing.
     static let forecastMinimumMs = 10
     static let maximumMs = 5000
     /// While pressure is at or above the cutoff, at most this long, so the
@@ -24,10 +24,12 @@ enum PollInterval {
         var interval = Int(min(ram + swap, Int64(maximumMs)))
         if underPressure { interval = min(interval, underPressureMs) }
         interval = max(minimumMs, interval)
-        // Wake just after the forecast crossing rather than up to a whole
-        // interval past it.
-        if let forecastMs, forecastMs < Int64(interval) {
-            interval = max(forecastMinimumMs, Int(forecastMs) + 1)
+        // A forecast extrapolates one measured rate, and a hog can speed up:
+        // look again halfway to the crossing, and once it is close, just
+        // after it, rather than up to a whole interval past it.
+        if let forecastMs, forecastMs < 2 * Int64(interval) {
+            let next = forecastMs <= 2 * Int64(forecastMinimumMs) ? forecastMs + 1 : forecastMs / 2
+            interval = min(interval, max(forecastMinimumMs, Int(next)))
         }
         return interval
     }

@@ -119,14 +119,18 @@ import Testing
         #expect(PollInterval.milliseconds(ramHeadroomKiB: 1 << 40, swapHeadroomKiB: 0, underPressure: true) == 500)
     }
 
-    @Test func forecastShortensTheSleepToJustPastTheCrossing() {
-        // 100 ms floor without a forecast; 40 ms forecast: wake at 41 ms.
-        #expect(PollInterval.milliseconds(ramHeadroomKiB: 50_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 40) == 41)
+    @Test func forecastShortensTheSleepHalfwayThenJustPastTheCrossing() {
+        // 100 ms floor without a forecast; 140 ms forecast: look at 70 ms.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 50_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 140) == 70)
+        // Then 16 ms: close enough to wake just after it.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 50_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 16) == 17)
         // Never below the forecast floor, even when the crossing is due now.
         #expect(PollInterval.milliseconds(ramHeadroomKiB: 1000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 0) == 10)
-        // A forecast beyond the interval changes nothing.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 1000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 24) == 12)
+        // A forecast two intervals away or more changes nothing.
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 50_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 200) == 100)
         #expect(PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 9000) == 2000)
-        #expect(PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 700) == 701)
+        #expect(PollInterval.milliseconds(ramHeadroomKiB: 12_000_000, swapHeadroomKiB: 0, underPressure: false, forecastMs: 3000) == 1500)
     }
 
     @Test func headroomIsAboveTheThreshold() {
@@ -169,7 +173,38 @@ import Testing
         // Both below: the rules act, the timer has nothing to forecast.
         #expect(forecast.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: -1, swapHeadroomKiB: -1) == nil)
         // The same instant twice (a clock that did not move) gives no rate.
-        #expect(forecast.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: 10, swapHeadroomKiB: 0) == nil)
+        var fresh = CrossingForecast()
+        _ = fresh.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: 20, swapHeadroomKiB: 0)
+        #expect(fresh.millisecondsUntilCrossing(nowMs: 500, ramHeadroomKiB: 10, swapHeadroomKiB: 0) == nil)
+    }
+
+    @Test func batchedCountersDoNotHideTheRate() {
+        // From an e2e guest: 20,908 KiB fell in 102 ms, then only one batch
+        // of 756 KiB reached /proc/meminfo in the next 38 ms.
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 6099, ramHeadroomKiB: 32_954, swapHeadroomKiB: 0)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6201, ramHeadroomKiB: 12_046, swapHeadroomKiB: 0) == 58)
+        // Still 205 KiB/ms: 55 ms, not the 567 of the last 38 ms alone.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6239, ramHeadroomKiB: 11_290, swapHeadroomKiB: 0) == 55)
+        // A window under 100 ms does not count when longer ones exist:
+        // 1,000 KiB in 10 ms would say 10 ms.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6249, ramHeadroomKiB: 10_290, swapHeadroomKiB: 0) == 50)
+    }
+
+    @Test func figuresThatStandStillKeepTheRateForASecond() {
+        // From an e2e guest: 626 KiB of headroom at two looks 10 ms apart
+        // while the hog went on filling memory.
+        var forecast = CrossingForecast()
+        _ = forecast.millisecondsUntilCrossing(nowMs: 6225, ramHeadroomKiB: 12_914, swapHeadroomKiB: 0)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6327, ramHeadroomKiB: 626, swapHeadroomKiB: 0) == 5)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6337, ramHeadroomKiB: 626, swapHeadroomKiB: 0) == 5)
+        // A hog paused in reclaim resumes at its old speed: still 5 ms.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 6500, ramHeadroomKiB: 626, swapHeadroomKiB: 0) == 5)
+        // After a second of standing still, the fall is forgotten.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 7400, ramHeadroomKiB: 626, swapHeadroomKiB: 0) == nil)
+        // Rising memory is no forecast.
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 7500, ramHeadroomKiB: 20_000, swapHeadroomKiB: 0) == nil)
+        #expect(forecast.millisecondsUntilCrossing(nowMs: 7600, ramHeadroomKiB: 10_000, swapHeadroomKiB: 0) == 100)
     }
 
     @Test func resetForgetsThePreviousLook() {
