@@ -58,16 +58,26 @@ enum NotificationText {
         return sentences.joined(separator: " ")
     }
 
+    /// Whether free swap is worth naming. The low-memory rule waits for both
+    /// figures; 0 % free means no swap (or none left), and a threshold of
+    /// 100 % means swap is ignored, so then available memory alone decides.
+    static func swapCounts(_ figures: Event.Figures, _ thresholds: Event.Thresholds) -> Bool {
+        figures.swapFreePercent > 0 && thresholds.swapTerminatePercent < 10_000
+    }
+
     /// "Available memory was 3 %, memory pressure 41 %." with the rule's limit.
     static func why(_ kill: Event.Kill) -> String {
         let figures = kill.figures
+        let swap = kill.rule == .lowMemory && swapCounts(figures, kill.thresholds)
         var text = "Available memory was " + formatPercent(figures.availablePercent)
+        if swap { text += ", free swap " + formatPercent(figures.swapFreePercent) }
         if let pressure = figures.pressurePercent {
             text += ", memory pressure " + formatPercent(pressure)
         }
         switch kill.rule {
         case .lowMemory:
-            text += " (bustd acts at " + formatPercent(kill.thresholds.memoryTerminatePercent) + " available)."
+            text += " (bustd acts at " + formatPercent(kill.thresholds.memoryTerminatePercent) + " available"
+            text += swap ? " and " + formatPercent(kill.thresholds.swapTerminatePercent) + " free swap)." : ")."
         case .pressure:
             text += " (bustd acts at " + formatPercent(kill.thresholds.pressureCutoffPercent) + " pressure)."
         }
@@ -80,13 +90,23 @@ enum NotificationText {
                             body: "Reason: " + displayName(Array(failure.reason.utf8), maxCharacters: 200) + ".")
     }
 
+    /// Names the figures still above their limits: with swap, available
+    /// memory is often gone first and free swap is what bustd waits for.
     static func warning(_ warning: Event.Warning, slot: Int) -> NotificationContent {
-        let available = formatPercent(warning.figures.availablePercent)
-        let limit = formatPercent(warning.thresholds.memoryTerminatePercent)
+        let figures = warning.figures, thresholds = warning.thresholds
+        let swap = swapCounts(figures, thresholds)
+        var summary = "Memory is low: " + formatPercent(figures.availablePercent) + " available"
+        if swap { summary += ", " + formatPercent(figures.swapFreePercent) + " swap free" }
+        var waits: [String] = []
+        if figures.availablePercent > thresholds.memoryTerminatePercent {
+            waits.append("available memory drops to " + formatPercent(thresholds.memoryTerminatePercent))
+        }
+        if swap && figures.swapFreePercent > thresholds.swapTerminatePercent {
+            waits.append("free swap drops to " + formatPercent(thresholds.swapTerminatePercent))
+        }
         let who = warning.victim.map { "\(displayName($0.processName)) (PID \($0.pid))" } ?? "the biggest process"
-        return NotificationContent(slot: slot, kind: .warning,
-                                   summary: "Memory is low: \(available) available",
-                                   body: "bustd will stop \(who) if it drops to \(limit).")
+        let when = waits.isEmpty ? " soon." : " if " + waits.joined(separator: " and ") + "."
+        return NotificationContent(slot: slot, kind: .warning, summary: summary, body: "bustd will stop \(who)" + when)
     }
 
     static func kernelOOM(_ oom: Event.KernelOOM, slot: Int) -> NotificationContent {

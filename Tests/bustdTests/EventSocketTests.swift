@@ -190,6 +190,7 @@ import Testing
         userPeer.process.waitUntilExit()
         let line = try run.waitForLine(containing: "memory is getting low")
         #expect(line.contains("pid \(hog.pid) \"ev-warn\" would be killed first"))
+        #expect(line.contains("; if available memory drops to 67%"))
         #expect(!run.log.contains("would kill pid"))
         let warning = try #require(try EventPeers.lines(outRoot).first { $0["type"] as? String == "warning" })
         #expect(warning["victim_pid"] as? Int == Int(hog.pid))
