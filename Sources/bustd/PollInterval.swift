@@ -7,7 +7,8 @@
 enum PollInterval {
     static let minimumMs = 100
     /// The shortest sleep when a forecast says the crossing is near. Looks
-    /// this close together happen only in the last 200 ms before a crossing.
+    /// this close together happen only when a fall seen in the last second
+    /// would, at its speed, cross within 200 ms.
     static let forecastMinimumMs = 10
     static let maximumMs = 5000
     /// While pressure is at or above the cutoff, at most this long, so the
@@ -24,7 +25,7 @@ enum PollInterval {
         var interval = Int(min(ram + swap, Int64(maximumMs)))
         if underPressure { interval = min(interval, underPressureMs) }
         interval = max(minimumMs, interval)
-        // A forecast extrapolates one measured rate, and a hog can speed up:
+        // A forecast extrapolates a recent rate, and a hog can speed up:
         // look again halfway to the crossing, and once it is close, just
         // after it, rather than up to a whole interval past it.
         if let forecastMs, forecastMs < 2 * Int64(interval) {
