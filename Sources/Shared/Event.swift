@@ -272,6 +272,15 @@ extension Event {
             self.thresholds = thresholds
             self.victim = victim
         }
+
+        /// What the low-memory rule still waits for: the figures above their
+        /// SIGTERM limits. With swap, available memory is often gone first
+        /// and free swap decides. (No swap, or swap ignored with a 100 %
+        /// limit, never counts as waited for.)
+        public var awaits: (memory: Bool, swap: Bool) {
+            (figures.availablePercent > thresholds.memoryTerminatePercent,
+             figures.swapFreePercent > thresholds.swapTerminatePercent)
+        }
     }
 
     /// The kernel's OOM killer acted: bustd was too late or not in charge.

@@ -90,20 +90,14 @@ enum NotificationText {
                             body: "Reason: " + displayName(Array(failure.reason.utf8), maxCharacters: 200) + ".")
     }
 
-    /// Names the figures still above their limits: with swap, available
-    /// memory is often gone first and free swap is what bustd waits for.
+    /// Names the figures still above their limits (Event.Warning.awaits).
     static func warning(_ warning: Event.Warning, slot: Int) -> NotificationContent {
         let figures = warning.figures, thresholds = warning.thresholds
-        let swap = swapCounts(figures, thresholds)
         var summary = "Memory is low: " + formatPercent(figures.availablePercent) + " available"
-        if swap { summary += ", " + formatPercent(figures.swapFreePercent) + " swap free" }
+        if swapCounts(figures, thresholds) { summary += ", " + formatPercent(figures.swapFreePercent) + " swap free" }
         var waits: [String] = []
-        if figures.availablePercent > thresholds.memoryTerminatePercent {
-            waits.append("available memory drops to " + formatPercent(thresholds.memoryTerminatePercent))
-        }
-        if swap && figures.swapFreePercent > thresholds.swapTerminatePercent {
-            waits.append("free swap drops to " + formatPercent(thresholds.swapTerminatePercent))
-        }
+        if warning.awaits.memory { waits.append("available memory drops to " + formatPercent(thresholds.memoryTerminatePercent)) }
+        if warning.awaits.swap { waits.append("free swap drops to " + formatPercent(thresholds.swapTerminatePercent)) }
         let who = warning.victim.map { "\(displayName($0.processName)) (PID \($0.pid))" } ?? "the biggest process"
         let when = waits.isEmpty ? " soon." : " if " + waits.joined(separator: " and ") + "."
         return NotificationContent(slot: slot, kind: .warning, summary: summary, body: "bustd will stop \(who)" + when)

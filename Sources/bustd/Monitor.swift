@@ -231,20 +231,15 @@ final class Monitor {
     /// process that would be chosen, at most once a minute.
     private func warn(memory: MemoryStatus, pressure: Int?) {
         let scan = scanCandidates()
-        // Name what the rule still waits for: with swap, available memory
-        // is often gone first and free swap decides.
+        let victim = scan.victim.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
+        let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)
         var waits: [String] = []
-        if memory.availablePercent > config.memory.terminate {
-            waits.append("available memory drops to \(formatHundredths(config.memory.terminate))%")
-        }
-        if memory.swapFreePercent > config.swap.terminate {
-            waits.append("free swap drops to \(formatHundredths(config.swap.terminate))%")
-        }
+        if warning.awaits.memory { waits.append("available memory drops to \(formatHundredths(config.memory.terminate))%") }
+        if warning.awaits.swap { waits.append("free swap drops to \(formatHundredths(config.swap.terminate))%") }
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
         let next = scan.victim.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")
-        let victim = scan.victim.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
-        events?.publish(.warning(Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)))
+        events?.publish(.warning(warning))
     }
 
     private func checkKernelOOM(nowMs: Int64) {

@@ -77,6 +77,21 @@ private func replacing(_ old: String, with new: String) -> String {
         #expect(try decodeEvent(line: String(line.dropLast())) == original)
     }
 
+    @Test func warningSaysWhatTheRuleAwaits() {
+        func awaits(available: Int, swap: Int, swapLimit: Int = 1000) -> [Bool] {
+            var limits = thresholds
+            limits.swapTerminatePercent = swapLimit
+            let a = Event.Warning(figures: Event.Figures(availablePercent: available, swapFreePercent: swap),
+                                  thresholds: limits, victim: nil).awaits
+            return [a.memory, a.swap]
+        }
+        #expect(awaits(available: 0, swap: 1332) == [false, true])
+        #expect(awaits(available: 1400, swap: 1400) == [true, true])
+        #expect(awaits(available: 1400, swap: 0) == [true, false])  // no swap
+        #expect(awaits(available: 1400, swap: 10_000, swapLimit: 10_000) == [true, false])  // -s 100
+        #expect(awaits(available: 1000, swap: 1000) == [false, false])  // at the limits
+    }
+
     @Test func wireFormatIsFixed() {
         #expect(validLine == #"{"v":1,"type":"killed","seq":7,"instance":"0123456789abcdef0123456789abcdef","time":1764180000123,"pid":4242,"uid":1000,"name":"chrome","time_to_exit_ms":120,"recovered_kib":-2048,"signals":"SIGKILL"}"# + "\n")
         let warning = event(.warning(Event.Warning(figures: figures, thresholds: thresholds, victim: nil))).encodeLine()
