@@ -31,7 +31,7 @@ struct CrossingForecast {
     /// already at or below zero (the rules decide then, not the timer).
     mutating func millisecondsUntilCrossing(nowMs: Int64, ramHeadroomKiB: Int64, swapHeadroomKiB: Int64) -> Int64? {
         let now: Look = (nowMs, ramHeadroomKiB, swapHeadroomKiB)
-        looks.removeAll { nowMs - $0.ms > CrossingForecast.rememberedMs || $0.ms > nowMs }
+        looks.removeAll { nowMs - $0.ms > CrossingForecast.rememberedMs }
         let points = looks + [now]
         if looks.last.map({ $0.ram != ramHeadroomKiB || $0.swap != swapHeadroomKiB }) ?? true {
             looks.append(now)
