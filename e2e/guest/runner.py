@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -408,7 +409,7 @@ def main():
                and (not result["swap_total_kib"] or 0 <= swap_free <= result["swap_total_kib"] * TERM_FRACTION)]
     result["threshold_crossed_s"] = round((crossed[0] - hog_start) / 1000, 2) if crossed else None
     result["reaction_ms"] = round(decided[0] - crossed[0]) if decided and crossed else None
-    result["daemon_kill_lines"] = [l for l in daemon_log.splitlines()
+    result["daemon_kill_lines"] = [l for _, l in daemon_lines
                                    if KILL_LINE.search(l) or "escalating" in l
                                    or "exited" in l][:10]
     # "killing pid N" (bustd), "sending SIGTERM to process N" (earlyoom).
@@ -419,7 +420,7 @@ def main():
                            for v in result["kernel_oom_victims"])
     result["killer"] = ("daemon" if killed_by_daemon else "kernel" if killed_by_kernel
                         else "none" if hog_rc is None else "unknown")
-    result["daemon_warnings"] = [l for l in daemon_log.splitlines() if "warning" in l][:5]
+    result["daemon_warnings"] = [l for _, l in daemon_lines if "warning" in l][:5]
 
     events = read_events()
     kills = [e for e in events if e.get("event", {}).get("type") == "kill"]
@@ -455,16 +456,14 @@ def main():
         f.writelines(json.dumps(e) + "\n" for e in events)
     with open(f"{RESULTS}/dmesg.txt", "w") as f:
         f.write(kernel_log)
-    with open(f"{RESULTS}/daemon-timed.log", "w") as f:
-        f.writelines(f"{(t - hog_start) / 1000:8.3f} {line}\n" for t, line in daemon_lines)
-    with open(f"{RESULTS}/notifier.log", "w") as f:
-        f.writelines(f"{(t - hog_start) / 1000:8.3f} {line}\n" for t, line in notifier.log.lines)
-    for name in ("notifications.jsonl",):
-        try:
-            with open(f"{TMP}/{name}") as src, open(f"{RESULTS}/{name}", "w") as dst:
-                dst.write(src.read())
-        except OSError:
-            pass
+    # Timed logs: seconds since the hog started, then the line.
+    for name, lines in (("daemon-timed.log", daemon_lines), ("notifier.log", notifier.log.lines)):
+        with open(f"{RESULTS}/{name}", "w") as f:
+            f.writelines(f"{(t - hog_start) / 1000:8.3f} {line}\n" for t, line in lines)
+    try:
+        shutil.copyfile(NOTIFICATIONS, f"{RESULTS}/notifications.jsonl")
+    except OSError:
+        pass
 
     try:
         os.killpg(notifier.pid, signal.SIGKILL)
