@@ -63,9 +63,23 @@ SCENARIOS = {
                       "expect_single_kill": True},
     # 7. Booted with psi=0: the daemon says PSI is unavailable and still acts.
     "no-psi": {"kernel_psi": "psi=0", "expect_psi_warning": True},
+    # 8. Many processes growing at once (parallel builds, browser tabs): N
+    #    growers start together and never stop, so every one of them must
+    #    be killed, each before memory runs out. Under TCG the pages are
+    #    filled at 190-300 MiB/s in all, whatever N.
+    "growers-4": {"hog_args": ["--forks", "3", "--step", "8"], "expect_victim": "growers"},
+    "growers-12": {"hog_args": ["--forks", "11", "--step", "4"], "expect_victim": "growers"},
+    "growers-32": {"hog_args": ["--forks", "31", "--step", "1"], "expect_victim": "growers",
+                   "timeout_s": 90},
+    # 9. A build: a driver starts 40 jobs, one every 300 ms, each growing
+    #    to a random 50-300 MiB and exiting, faster than they finish. Killed
+    #    jobs are not retried. The same seed gives every daemon the same
+    #    job sizes in a run.
+    "build": {"build_args": ["--jobs", "40", "--every", "300", "--min", "50", "--max", "300"],
+              "expect_victim": "growers", "growers_may_finish": True, "timeout_s": 90},
 }
 
-DEFAULT_SET = ["single-hog", "zram", "ignore-term"]
+DEFAULT_SET = ["single-hog", "zram", "ignore-term", "growers-12"]
 
 # The SIGTERM thresholds of the daemons' defaults (-m 10 -s 10), for the
 # overshoot figure: how far past them memory was when the daemon decided.
@@ -135,6 +149,18 @@ def check(cfg, r):
             delay, limit = r.get("kill_to_notification_ms"), cfg["notification_limit_ms"]
             expect(delay is not None and delay <= limit,
                    f"the notification came {delay} ms after the kill event (limit {limit} ms)")
+    elif victim == "growers":
+        strangers = [p for p in r["daemon_victims"] if p not in r["hog_pids"]]
+        expect(not strangers, f"the daemon killed processes that were not growing: {strangers}")
+        expect(not r["hogs_alive_at_end"], f"growers still alive at the end: {r['hogs_alive_at_end']}")
+        if not cfg.get("growers_may_finish"):
+            expect(r["killer"] == "daemon", f"the growers were killed by {r['killer']}, not by the daemon")
+        if cfg["daemon"] == "bustd" and r["daemon_victims"]:
+            expect(r.get("kill_event_received"), "the subscriber got no kill event for a grower")
+            expect(r.get("kill_notified"), "bustd-notify showed no kill notification")
+        if cfg["daemon"] != "none" and not r["swap_total_kib"]:
+            at_zero = [p for p in r.get("decision_avail_pcts", []) if p is not None and p <= 0]
+            expect(not at_zero, f"{len(at_zero)} kill(s) decided at 0 % available: too late")
     elif victim == "decoy":
         expect(r["decoy_alive"] is False and r["decoy_pid"] in r["daemon_victims"],
                "the decoy (next biggest) was not killed by the daemon")

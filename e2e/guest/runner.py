@@ -87,6 +87,18 @@ def status_kib(pid, field):
     return None
 
 
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among their users."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def alive(pid):
     """True while pid exists and is not a zombie."""
     try:
@@ -162,6 +174,7 @@ class Sampler(threading.Thread):
                 "swap_free_kib": m.get("SwapFree", 0), "swap_total_kib": m.get("SwapTotal", 0),
                 "psi_some_avg10": psi_some_avg10(), "hog_rss_kib": hog_rss, "hog_hwm_kib": hog_hwm,
                 "daemon_rss_kib": status_kib(self.daemon_pid, "VmRSS") if self.daemon_pid else None,
+                "daemon_pss_kib": pss_kib(self.daemon_pid) if self.daemon_pid else None,
             })
             time.sleep(0.1)
 
@@ -239,21 +252,30 @@ def alive_named(name):
 
 
 def decision_figures(lines):
-    """The memory figures the daemon printed when it first decided to kill:
-    (available %, free swap % or None). bustd says them in its kill line,
-    earlyoom on the "mem avail" line before "sending SIG..."."""
+    """The memory figures the daemon printed at each decision to kill a new
+    victim, in order: [(available %, free swap % or None)]. bustd says them
+    in its kill line, earlyoom on the "mem avail" line before "sending
+    SIG... to process N" (a SIGKILL after a SIGTERM to the same process is
+    not a new decision)."""
+    figures, seen = [], set()
     for i, (_, line) in enumerate(lines):
         if "killing pid" in line:
             avail = re.search(r"available memory ([0-9.]+)%", line)
             swap = re.search(r"free swap ([0-9.]+)%", line)
-            return (float(avail.group(1)) if avail else None, float(swap.group(1)) if swap else None)
+            figures.append((float(avail.group(1)) if avail else None, float(swap.group(1)) if swap else None))
         elif KILL_LINE.search(line):
+            victim = re.search(r"to process (\d+)", line)
+            if victim and victim.group(1) in seen:
+                continue
+            seen.add(victim.group(1) if victim else None)
+            found = (None, None)
             for _, earlier in reversed(lines[:i]):
                 m = re.search(r"mem avail: .*\( *([0-9.]+)%\), swap free: +(\d+) of +(\d+) MiB \( *([0-9.]+)%\)", earlier)
                 if m:
-                    return float(m.group(1)), float(m.group(4)) if int(m.group(3)) else None
-            return None, None
-    return None, None
+                    found = (float(m.group(1)), float(m.group(4)) if int(m.group(3)) else None)
+                    break
+            figures.append(found)
+    return figures
 
 
 def read_events():
@@ -322,8 +344,10 @@ def main():
         hog_lines = None
     else:
         # Its own process group, so that -g never reaches the runner's.
-        hog = spawn([f"{BIN}/hog"] + cfg.get("hog_args", []), user=True, stdout=subprocess.PIPE,
-                    start_new_session=True)
+        # A build's job sizes follow the run number: the same for every daemon.
+        argv = ([f"{BIN}/build", "--seed", str(cfg.get("run", 1))] + cfg["build_args"] if cfg.get("build_args")
+                else [f"{BIN}/hog"] + cfg.get("hog_args", []))
+        hog = spawn(argv, user=True, stdout=subprocess.PIPE, start_new_session=True)
         hog_lines = LineReader(hog.stdout)
     hog_pids.add(hog.pid)
     if cfg.get("hog_oom_score_adj") is not None:
@@ -334,9 +358,12 @@ def main():
     # then), or the timeout (churn runs its whole time).
     deadline = hog_start + cfg.get("timeout_s", 60) * 1000
     hog_death = None
+    read = 0  # hog lines already looked at (32 growers write thousands)
     while now_ms() < deadline:
         if hog_lines:
-            for _, words in list(hog_lines.lines):
+            lines = hog_lines.lines[read:]
+            read += len(lines)
+            for _, words in lines:
                 if len(words) == 5 and words[0] == "alloc":
                     hog_pids.add(int(words[2]))
         if hog.poll() is not None and hog_death is None:
@@ -391,6 +418,7 @@ def main():
     emergency = [r for r in sampler.rows if hog_start <= r["t_ms"] <= all_dead_ms]
     rss = [r["daemon_rss_kib"] for r in emergency if r["daemon_rss_kib"]]
     result["daemon_rss_max_kib"] = max(rss, default=None)
+    result["daemon_pss_max_kib"] = max((r["daemon_pss_kib"] for r in emergency if r["daemon_pss_kib"]), default=None)
 
     daemon_lines = list(daemon_output.lines) if daemon else []
     daemon_log = "".join(line + "\n" for _, line in daemon_lines)
@@ -398,9 +426,16 @@ def main():
     decided = [t for t, line in daemon_lines if KILL_LINE.search(line)]
     result["decision_s"] = round((decided[0] - hog_start) / 1000, 2) if decided else None
     result["decision_to_death_ms"] = round(hog_death - decided[0]) if decided and hog_death else None
-    result["decision_avail_pct"], result["decision_swap_pct"] = decision_figures(daemon_lines)
+    decisions = decision_figures(daemon_lines)
+    result["decision_avail_pct"], result["decision_swap_pct"] = decisions[0] if decisions else (None, None)
+    result["decision_avail_pcts"] = [avail for avail, _ in decisions]
+    result["decision_swap_pcts"] = [swap for _, swap in decisions]
     if not result["swap_total_kib"]:
         result["decision_swap_pct"] = None  # no swap: bustd prints 0 %, earlyoom 0.00 %
+        result["decision_swap_pcts"] = []
+    # bustd: from the decision to the first signal, as it logged it.
+    result["decision_to_signal_ms"] = [float(m.group(1)) for _, l in daemon_lines
+                                       for m in [re.search(r"signalled ([0-9.]+) ms after the decision", l)] if m]
     # When memory crossed the default SIGTERM thresholds (10 % available and,
     # with swap, 10 % free swap): the first hog step that saw both. The
     # daemon's reaction is from there to its decision, both timed alike.
