@@ -134,6 +134,7 @@ void bustd_close_inherited_fds(void) {
     closedir(dir);
 }
 
+int bustd_set_nice(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
 int bustd_kill(int pid, int sig) { return kill(pid, sig); }
 int bustd_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 int bustd_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
@@ -232,6 +233,17 @@ int64_t bustd_monotonic_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+int64_t bustd_monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+void bustd_page_faults(long *minor, long *major) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) { *minor = *major = -1; return; }
+    *minor = usage.ru_minflt;
+    *major = usage.ru_majflt;
 }
 int64_t bustd_realtime_ms(void) {
     struct timespec ts;

@@ -59,14 +59,33 @@ enum Harness {
     """#
 }
 
-/// A cgroup v2 directory owned by one test; everything left in it is
-/// killed (cgroup.kill) and the directory removed at the end.
+/// A cgroup directory owned by one test; everything left in it is killed
+/// and the directory removed at the end. By default a cgroup v2 directory;
+/// `memoryLimited` asks for one with a memory controller, so that the test
+/// can give it a limit (`limitSoThatAvailableIs`) and bustd's --scope
+/// decides on the memory left under it, not on the shared machine's: on
+/// unified systems a cgroup v2 directory with memory enabled, on hybrid
+/// ones (where the memory controller is on cgroup v1) a v1 memory cgroup.
 final class TestCgroup {
     let path: String
+    /// The cgroup v1 memory hierarchy (no cgroup.kill, other file names).
+    let isV1Memory: Bool
 
-    init() throws {
+    init(memoryLimited: Bool = false) throws {
         let mount = try #require(Harness.cgroup2Mount, "no cgroup v2 mount")
-        path = mount + "/bustd-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let name = "bustd-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let v2HasMemory = ((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "")
+            .split(separator: " ").contains { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "memory" }
+        if memoryLimited && !v2HasMemory {
+            let v1 = "/sys/fs/cgroup/memory"
+            try #require(FileManager.default.fileExists(atPath: v1 + "/memory.limit_in_bytes"), "no memory controller, v1 or v2")
+            path = v1 + "/" + name
+            isV1Memory = true
+        } else {
+            if memoryLimited { try? "+memory".write(toFile: mount + "/cgroup.subtree_control", atomically: false, encoding: .utf8) }
+            path = mount + "/" + name
+            isV1Memory = false
+        }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
     }
 
@@ -77,9 +96,31 @@ final class TestCgroup {
             .split(separator: "\n").compactMap { Int32($0) }
     }
 
+    /// Memory charged to the cgroup now, in bytes.
+    var usageBytes: Int {
+        let file = path + (isV1Memory ? "/memory.usage_in_bytes" : "/memory.current")
+        return Int(((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    /// Sets the memory limit so that `percent` of it is left above what the
+    /// processes in it use now. Returns the limit in bytes.
+    @discardableResult
+    func limitSoThatAvailableIs(percent: Double) throws -> Int {
+        // The charge settles in per-CPU batches: take the larger of two reads.
+        let first = usageBytes
+        usleep(200_000)
+        let limit = Int(Double(max(first, usageBytes)) / (1 - percent / 100))
+        try String(limit).write(toFile: path + (isV1Memory ? "/memory.limit_in_bytes" : "/memory.max"), atomically: false, encoding: .utf8)
+        return limit
+    }
+
     func destroy() {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        try? "1".write(toFile: path + "/cgroup.kill", atomically: false, encoding: .utf8)
+        if isV1Memory {
+            for pid in processIDs { kill(pid, SIGKILL) }
+        } else {
+            try? "1".write(toFile: path + "/cgroup.kill", atomically: false, encoding: .utf8)
+        }
         for _ in 0..<100 where rmdir(path) != 0 { usleep(20_000) }
     }
 }
@@ -104,7 +145,8 @@ final class Child {
         let script = Harness.hogScript.replacingOccurrences(of: "'", with: "'\\''")
         let user = uid.map { "/usr/bin/setpriv --reuid=\($0) --regid=\($0) --clear-groups " } ?? ""
         let child = try Child("\(user)\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")", cgroup: cgroup)
-        try child.waitUntilResident(kib: mb * 1024 * 9 / 10)
+        // Its block is anonymous memory; python itself holds 3 MiB more.
+        try child.waitUntilResident(kib: mb * 1024 + 3 * 1024)
         return child
     }
 
@@ -113,11 +155,13 @@ final class Child {
     var isRunning: Bool { process.isRunning }
 
     /// Waits until the child holds at least this much memory.
+    /// Waits until the child's anonymous memory (RssAnon: what it filled,
+    /// not the file pages of python and its libraries) reaches kib.
     func waitUntilResident(kib: Int, timeout: TimeInterval = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
                let value = Int(line.split(separator: " ")[1]), value >= kib {
                 return
             }

@@ -128,6 +128,85 @@ import Testing
         #expect(scan(proc).victim?.residentKiB == 256 * pageKiB)
     }
 
+    @Test func aScanKeepsTheBestFewInOrder() throws {
+        let proc = try FakeProc()
+        func score(_ pid: Int32) -> Int { Int(pid) * 3 % 61 }
+        for pid in Int32(200)..<220 { try proc.add(pid: pid, name: "p\(pid)", oomScore: score(pid)) }
+        let result = scan(proc)
+        // Equal RSS: ties go to the older (smaller) pid.
+        let ordered: [Int32] = (Int32(200)..<220).sorted { a, b in score(a) != score(b) ? score(a) > score(b) : a < b }
+        let expected = ordered.prefix(ProcessScanner.shortlistSize)
+        #expect(result.ranked.map(\.pid) == Array(expected))
+        #expect(result.victim?.pid == expected.first)
+    }
+
+    @Test func aScanInSlicesFindsWhatAWholeScanFinds() throws {
+        let proc = try FakeProc()
+        for pid in Int32(300)..<340 { try proc.add(pid: pid, name: "p\(pid)", oomScore: Int(pid) * 7 % 101) }
+        try proc.add(pid: 340, name: "exempt", oomScore: 2000, oomScoreAdj: -1000)
+        let scanner = ProcessScanner(proc: proc.directory(), policy: VictimPolicy(ownPID: 1))
+        let whole = scanner.scan(.all)
+        // A budget of 0 ms looks at no process per call: the pass must still
+        // finish after enough calls, with the same ranking.
+        let pass = scanner.beginPass(.all)
+        var slices = 0
+        var sliced: ScanResult?
+        while sliced == nil && slices < 1000 {
+            sliced = scanner.advance(pass, budgetMs: slices % 2 == 0 ? 0 : 1)
+            slices += 1
+        }
+        #expect(sliced?.ranked.map(\.pid) == whole.ranked.map(\.pid))
+        #expect(sliced?.scanned == 41)
+        let listed = scanner.beginPass(.list([305, 306, 340]))
+        var fromList: ScanResult?
+        while fromList == nil { fromList = scanner.advance(listed, budgetMs: 1) }
+        #expect(fromList?.ranked.map(\.pid).sorted() == [305, 306])
+    }
+
+    @Test func rerankReadsTheShortlistAgainAndDropsWhatChanged() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 400, name: "was-first", oomScore: 900)
+        try proc.add(pid: 401, name: "grew", oomScore: 500)
+        try proc.add(pid: 402, name: "exits", oomScore: 400)
+        try proc.add(pid: 403, name: "reused", oomScore: 300)
+        let scanner = ProcessScanner(proc: proc.directory(), policy: VictimPolicy(ownPID: 1))
+        let shortlist = scanner.scan(.all).ranked
+        #expect(shortlist.map(\.pid) == [400, 401, 402, 403])
+        try "1200\n".write(toFile: proc.path + "/401/oom_score", atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: proc.path + "/402")
+        try FileManager.default.removeItem(atPath: proc.path + "/403")
+        try proc.add(pid: 403, name: "newcomer", startTime: 9999, oomScore: 1900)  // same pid, another process
+        let reranked = scanner.rerank(shortlist)
+        #expect(reranked.ranked.map(\.pid) == [401, 400])
+        #expect(reranked.victim?.oomScore == 1200)
+        // A victim already dying is never chosen again.
+        #expect(scanner.rerank(shortlist, excluding: [(pid: 401, startTime: 5000)]).victim?.pid == 400)
+        #expect(scanner.scan(.all, excluding: [(pid: 403, startTime: 9999)]).victim?.pid == 401)
+    }
+
+    @Test func theShortlistIsFreshForAWhileAndKeepsItsHeadsDetails() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 500, name: "head", oomScore: 900, cmdline: "head\u{0}--big\u{0}")
+        try proc.add(pid: 501, name: "second", oomScore: 800, cmdline: "second\u{0}")
+        try proc.add(pid: 502, name: "third", oomScore: 700, cmdline: "third\u{0}")
+        let directory = proc.directory()
+        let scanner = ProcessScanner(proc: directory, policy: VictimPolicy(ownPID: 1))
+        var shortlist = Shortlist()
+        #expect(shortlist.isDue(nowMs: 0) && !shortlist.isUsable(nowMs: 0))
+        var reads: [Int32] = []
+        shortlist.refresh(scanner.scan(.all), nowMs: 1000) { candidate in
+            reads.append(candidate.pid)
+            return VictimDetails.read(candidate.pid, proc: directory, commandLineLimit: 100)
+        }
+        #expect(reads == [500, 501], "details are read ahead for the head only")
+        #expect(shortlist.cached(shortlist.members[0])?.commandLine == Array("head --big".utf8))
+        #expect(shortlist.cached(shortlist.members[2]) == nil)
+        #expect(!shortlist.isDue(nowMs: 1000 + Shortlist.refreshEveryMs - 1) && shortlist.isDue(nowMs: 1000 + Shortlist.refreshEveryMs))
+        #expect(shortlist.isUsable(nowMs: 1000 + Shortlist.usableForMs - 1) && !shortlist.isUsable(nowMs: 1000 + Shortlist.usableForMs))
+        shortlist.remove(shortlist.members[0])
+        #expect(shortlist.members.map(\.pid) == [501, 502])
+    }
+
     @Test func scanOfTheRealProcFindsSomeone() {
         let scanner = ProcessScanner(proc: ProcDirectory(path: "/proc")!, policy: VictimPolicy(ownPID: getpid()))
         let result = scanner.scan(.all)
@@ -159,5 +238,26 @@ import Testing
         let scoped = try #require(scope.memoryStatus(machine: machine))
         #expect(scoped.totalKiB == 4096 && scoped.availableKiB == 3072)
         #expect(scoped.availablePercent == 7500)
+        // Never more available than the machine has.
+        let short = MemoryStatus(totalKiB: 1_000_000, availableKiB: 1024, swapTotalKiB: 0, swapFreeKiB: 0)
+        #expect(scope.memoryStatus(machine: short)?.availableKiB == 1024)
+        // A limit above the machine's RAM is no limit.
+        try "2048000000\n".write(to: root.appendingPathComponent("memory.max"), atomically: false, encoding: .utf8)
+        #expect(scope.memoryStatus(machine: machine) == nil)
+    }
+
+    @Test func readsTheCgroupV1MemoryControllerToo() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cg1-\(UUID())")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "".write(to: root.appendingPathComponent("cgroup.procs"), atomically: false, encoding: .utf8)
+        let scope = try CgroupScope.open(root.path).get()
+        let machine = MemoryStatus(totalKiB: 1_000_000, availableKiB: 900_000, swapTotalKiB: 0, swapFreeKiB: 0)
+        // v1's "no limit" is a huge number.
+        try "9223372036854771712\n".write(to: root.appendingPathComponent("memory.limit_in_bytes"), atomically: false, encoding: .utf8)
+        try "1048576\n".write(to: root.appendingPathComponent("memory.usage_in_bytes"), atomically: false, encoding: .utf8)
+        #expect(scope.memoryStatus(machine: machine) == nil)
+        try "4194304\n".write(to: root.appendingPathComponent("memory.limit_in_bytes"), atomically: false, encoding: .utf8)
+        #expect(scope.memoryStatus(machine: machine) == MemoryStatus(totalKiB: 4096, availableKiB: 3072, swapTotalKiB: 0, swapFreeKiB: 0))
     }
 }

@@ -44,6 +44,8 @@ const char *bustd_next_subdir(struct __dirstream *dir);
 // pipes or sockets open (the launcher would wait for EOF forever).
 void bustd_close_inherited_fds(void);
 
+// setpriority(PRIO_PROCESS, 0, nice); -1 with errno on failure.
+int bustd_set_nice(int nice);
 // kill(2) under a name that Killer.kill does not shadow.
 int bustd_kill(int pid, int sig);
 int bustd_pidfd_open(int pid);
@@ -78,4 +80,8 @@ int bustd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 long bustd_raise_fd_limit(long wanted);
 
 int64_t bustd_monotonic_ms(void);
+// CLOCK_MONOTONIC in microseconds, for the verbose log's time stamps.
+int64_t bustd_monotonic_us(void);
+// This process's page faults so far (getrusage): minor and major.
+void bustd_page_faults(long *minor, long *major);
 int64_t bustd_realtime_ms(void);

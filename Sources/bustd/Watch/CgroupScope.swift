@@ -5,8 +5,8 @@ import Glibc
 
 /// `--scope DIR`: a cgroup v2 directory whose processes (its own and its
 /// descendants') are the only candidates. Where the directory has a memory
-/// controller, its memory.current/memory.max and memory.pressure replace the
-/// machine's figures.
+/// controller and a limit, the memory left under the limit replaces the
+/// machine's figures (memoryStatus), and its memory.pressure the machine's.
 final class CgroupScope {
     let path: String
 
@@ -54,16 +54,30 @@ final class CgroupScope {
         for child in children { collect(directory + "/" + child, into: &pids, depth: depth + 1) }
     }
 
-    /// The scope's memory, when it has a limit: available = max - current.
-    /// Swap figures are the machine's. nil when there is no memory
-    /// controller or no limit (memory.max reads "max").
+    /// The scope's memory, when it has a limit: total = the limit,
+    /// available = what is left under it, but never more than the machine
+    /// has available (a limit above what is free does not make memory).
+    /// cgroup v2 (memory.max, memory.current) or, on hybrid systems where
+    /// the memory controller is still on cgroup v1, v1's
+    /// memory.limit_in_bytes and memory.usage_in_bytes. Swap figures are
+    /// the machine's. nil when there is no memory controller or no limit
+    /// (v2's "max", v1's huge default, or a limit above the machine's RAM).
     func memoryStatus(machine: MemoryStatus) -> MemoryStatus? {
-        guard let maxBytes = readEntireFile(path + "/memory.max"),
-              let limit = parseLeadingInteger(maxBytes),
-              let currentBytes = readEntireFile(path + "/memory.current"),
-              let current = parseLeadingInteger(currentBytes), limit > 0 else { return nil }
+        guard let (limit, current) = readLimit(), limit > 0 else { return nil }
         let totalKiB = Int64(limit / 1024)
-        return MemoryStatus(totalKiB: totalKiB, availableKiB: totalKiB - Int64(current / 1024),
+        guard totalKiB < machine.totalKiB else { return nil }
+        return MemoryStatus(totalKiB: totalKiB, availableKiB: min(totalKiB - Int64(current / 1024), machine.availableKiB),
                             swapTotalKiB: machine.swapTotalKiB, swapFreeKiB: machine.swapFreeKiB)
+    }
+
+    private func readLimit() -> (limit: Int, current: Int)? {
+        for (limitFile, currentFile) in [("memory.max", "memory.current"), ("memory.limit_in_bytes", "memory.usage_in_bytes")] {
+            guard let limitBytes = readEntireFile(path + "/" + limitFile) else { continue }
+            guard let limit = parseLeadingInteger(limitBytes),
+                  let currentBytes = readEntireFile(path + "/" + currentFile),
+                  let current = parseLeadingInteger(currentBytes) else { return nil }
+            return (limit, current)
+        }
+        return nil
     }
 }
