@@ -58,7 +58,7 @@ test: test-deps
 bench: bin/bustd
 	BUSTD_BIN=bin/bustd bench/footprint
 
-# The first three scenarios (single hog, zram, SIGTERM ignored); e2e-all runs
+# The default scenarios (single hog, zram, SIGTERM ignored, twelve growers); e2e-all runs
 # every scenario. Each boots a 1 GiB guest; the first run builds its image.
 e2e: bin/bustd
 	@./dist/ensure-packages $(E2E_PACKAGES)
@@ -66,7 +66,7 @@ e2e: bin/bustd
 
 e2e-all: bin/bustd
 	@./dist/ensure-packages $(E2E_PACKAGES)
-	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi
+	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build
 
 install: all
 	install -D -m 0755 bin/bustd $(DESTDIR)$(BINDIR)/bustd

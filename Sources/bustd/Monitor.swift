@@ -9,6 +9,9 @@ import Shared
 /// While memory is plentiful a wake-up costs two syscalls: poll(2) (the
 /// sleep, which a PSI trigger cuts short) and sysinfo(2). /proc/meminfo
 /// and the PSI averages are read only when free RAM is near a threshold.
+/// Near the thresholds the candidates are scanned ahead (Shortlist), so
+/// that the decision itself reads a few files, not the whole of /proc.
+/// After a kill, KillPacing says when the next victim may be chosen.
 final class Monitor {
     let options: Options
     let config: RuleConfig
@@ -24,16 +27,44 @@ final class Monitor {
 
     private var tracker = PressureTracker()
     private var forecast = CrossingForecast()
-    private var cooldownUntilMs: Int64 = 0
+    private var pacing: KillPacing
+    private var shortlist = Shortlist()
+    /// The scan ahead in progress, a slice per look.
+    private var scanAhead: ProcessScanner.Pass?
+    /// Time a look near the thresholds spends on the scan ahead.
+    static let scanSliceMs: Int64 = 5
+    /// While a scan ahead is in progress, looks come at least this often.
+    static let scanLookMs = 20
+    /// Victims left dying at the SIGKILL threshold, until they exit.
+    private var dying: [DyingRecord] = []
+    /// The latest forecast of the crossing, in ms from its look.
+    private var lastForecastMs: Int64?
     private var lastNoVictimLogMs: Int64?
     private var memoryReadFailed = false
-    /// Whether this cooldown was already mentioned (verbose logs only).
-    private var cooldownLogged = false
+    /// Where a look spends its time (verbose log of slow looks).
+    private var phases = PhaseClock()
+    static let slowLookMs: Int64 = 20
+    /// The sleep's poll set, kept so that a sleep allocates nothing.
+    private var descriptors: [pollfd] = []
+    /// The reason of the wait last logged (verbose), so a wait is said once.
+    private var loggedWait: String?
     private var lastWarningMs: Int64?
-    /// How long to back off when no process can be killed.
-    static let noVictimBackoffMs: Int64 = 5000
+    /// "No process can be killed" is logged at most this often.
+    static let noVictimLogIntervalMs: Int64 = 60_000
     /// At most one low-memory warning this often.
     static let warningIntervalMs: Int64 = 60_000
+    /// Memory forecast to cross a threshold within this is near: the
+    /// shortlist is kept fresh.
+    static let nearForecastMs: Int64 = 2000
+
+    /// A victim left dying, with what its exit will be reported with.
+    private struct DyingRecord {
+        var victim: DyingVictim
+        var uid: UInt32
+        var name: [UInt8]
+        var availableBeforeKiB: Int64
+        var heldKiB: Int64
+    }
 
     init(options: Options, memoryReader: MemoryInfoReader, pressure: PressureSource?,
          scope: CgroupScope?, scanner: ProcessScanner, killer: Killer) {
@@ -44,21 +75,32 @@ final class Monitor {
         self.scope = scope
         self.scanner = scanner
         self.killer = killer
+        self.pacing = KillPacing(cooldownMs: options.cooldownMs)
     }
 
     func run() {
         while bustd_stop_requested() == 0 {
-            let interval = step(nowMs: bustd_monotonic_ms())
+            let started = bustd_monotonic_ms()
+            phases.start(started)
+            let interval = step(nowMs: started)
+            // A slow look is worth a trace: where did the time go?
+            if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
+                Log.debug("that look took \(slow)")
+            }
             sleep(milliseconds: interval)
         }
+        for record in dying where record.victim.pidfd >= 0 { close(record.victim.pidfd) }
     }
 
     /// One look at memory, and an action if a rule fires. Returns how long
     /// to sleep before the next look.
     func step(nowMs: Int64) -> Int {
-        if scope == nil, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
+        if scope == nil && dying.isEmpty, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
+            lastForecastMs = nil
+            pacing.reset()
+            if shortlist.scannedAtMs != nil { shortlist.clear() }
             let ram = PollInterval.headroomKiB(freeKiB: Int64(quick.freeRAMBytes / 1024),
                                                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
             let swap = PollInterval.headroomKiB(freeKiB: Int64(quick.freeSwapBytes / 1024),
@@ -68,31 +110,102 @@ final class Monitor {
             return interval
         }
         checkKernelOOM(nowMs: nowMs)
+        phases.mark("vmstat")
         guard let status = readMemory() else { return 1000 }
+        phases.mark("meminfo")
         let watched = pressure?.read()?.line(config.pressureMetric)
+        phases.mark("pressure")
         let pressureValue = watched?.avg10
         tracker.update(pressure: pressureValue, stallTotalMicroseconds: watched?.totalMicroseconds,
                        cutoff: config.pressureCutoff, nowMs: nowMs)
         let decision = decide(memory: status, pressure: pressureValue,
                               pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
+        reapDying()
+        phases.mark("exits")
+        if Log.verbose {
+            let pressureText = pressureValue.map { ", PSI \(config.pressureMetric.name) avg10 \(formatHundredths($0))%" } ?? ""
+            let forecastText = lastForecastMs.map { ", crossing forecast \($0) ms after the last look" } ?? ""
+            Log.debug("look: \(status.summary)\(pressureText)\(forecastText)")
+        }
+        var soonest: Int?  // a wait shorter than the usual interval
         if decision.urgency != .none {
-            if nowMs >= cooldownUntilMs {
-                cooldownLogged = false
-                act(on: decision, memory: status, pressure: pressureValue)
-            } else if !cooldownLogged {
-                Log.debug("\(decision.explanation); cooling down for \(cooldownUntilMs - nowMs) ms more")
-                cooldownLogged = true
+            let verdict = pacing.verdict(urgency: decision.urgency, availableKiB: status.availableKiB,
+                                         totalKiB: status.totalKiB, nowMs: nowMs, victimsDying: !dying.isEmpty)
+            switch verdict {
+            case .act:
+                loggedWait = nil
+                act(on: decision, memory: status, pressure: pressureValue, decidedAtMs: nowMs)
+                phases.mark("kill")
+                // Look again at once: the rules say whether that was enough.
+                soonest = PollInterval.forecastMinimumMs
+            case .wait(let ms, let reason):
+                if loggedWait != reason {
+                    Log.debug("\(decision.explanation); waiting: \(reason)")
+                    loggedWait = reason
+                }
+                soonest = max(1, ms)
+                // Between kills, new processes may have started (a build
+                // starts jobs all the time): keep the shortlist fresh.
+                scanAheadSlice(nowMs: nowMs)
+                phases.mark("scan")
+                if scanAhead != nil { soonest = min(max(1, ms), Monitor.scanLookMs) }
             }
-        } else if isApproachingLowMemory(status, config: config),
-                  lastWarningMs.map({ nowMs - $0 >= Monitor.warningIntervalMs }) ?? true {
-            warn(memory: status, pressure: pressureValue)
-            lastWarningMs = nowMs
+        } else {
+            pacing.reset()
+            loggedWait = nil
+            if isNear(status, nowMs: nowMs) {
+                scanAheadSlice(nowMs: nowMs)
+                phases.mark("scan")
+                if scanAhead != nil { soonest = Monitor.scanLookMs }
+            } else {
+                scanAhead = nil
+            }
+            // The warning names the first candidate: it waits for a scan
+            // ahead to finish (a few looks at most).
+            if isApproachingLowMemory(status, config: config), shortlist.scannedAtMs != nil,
+               lastWarningMs.map({ nowMs - $0 >= Monitor.warningIntervalMs }) ?? true {
+                warn(memory: status, pressure: pressureValue)
+                lastWarningMs = nowMs
+            }
         }
         let ram = PollInterval.headroomKiB(freeKiB: status.availableKiB, totalKiB: status.totalKiB, threshold: config.memory.terminate)
         let swap = PollInterval.headroomKiB(freeKiB: status.swapFreeKiB, totalKiB: status.swapTotalKiB, threshold: config.swap.terminate)
         let crossingMs = forecast.millisecondsUntilCrossing(nowMs: nowMs, ramHeadroomKiB: ram, swapHeadroomKiB: swap)
-        return PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap,
-                                         underPressure: tracker.aboveSinceMs != nil, forecastMs: crossingMs)
+        lastForecastMs = crossingMs
+        var interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap,
+                                                 underPressure: tracker.aboveSinceMs != nil, forecastMs: crossingMs)
+        if let soonest { interval = min(interval, soonest) }
+        if !dying.isEmpty { interval = min(interval, Int(Killer.checkEveryAtKillLevelMs)) }
+        return interval
+    }
+
+    /// Memory close enough to a rule that a decision may come within a
+    /// couple of seconds: keep the candidates ranked ahead of it.
+    private func isNear(_ status: MemoryStatus, nowMs: Int64) -> Bool {
+        if isApproachingLowMemory(status, config: config) { return true }
+        if let forecastMs = lastForecastMs, forecastMs <= Monitor.nearForecastMs { return true }
+        // The pressure rule is counting towards its duration.
+        return tracker.aboveSinceMs != nil && status.availablePercent <= config.pressureGate
+    }
+
+    /// One slice of the scan ahead; a new scan starts when the shortlist
+    /// is due for a refresh.
+    private func scanAheadSlice(nowMs: Int64) {
+        if scanAhead == nil {
+            guard shortlist.isDue(nowMs: nowMs) else { return }
+            scanAhead = scanner.beginPass(scope.map { .list($0.processIDs()) } ?? .all, excluding: excludedVictims)
+        }
+        guard let pass = scanAhead, let scan = scanner.advance(pass, budgetMs: Monitor.scanSliceMs) else { return }
+        scanAhead = nil
+        shortlist.refresh(scan, nowMs: nowMs) {
+            VictimDetails.read($0.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+        }
+        Log.debug("scanned \(scan.scanned) processes ahead in \(scan.elapsedMs) ms of slices (\(scan.vanished) vanished mid-scan); first: \(scan.victim.map { "pid \($0.pid) \(quoted($0.stat.name))" } ?? "none")")
+    }
+
+    /// Victims already dying: never chosen again.
+    private var excludedVictims: [(pid: Int32, startTime: UInt64)] {
+        dying.map { (pid: $0.victim.pid, startTime: $0.victim.startTime) }
     }
 
     /// The machine's figures, or the scope's where it has a memory limit.
@@ -107,64 +220,194 @@ final class Monitor {
         return scope?.memoryStatus(machine: machine) ?? machine
     }
 
-    private func act(on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?) {
-        let scan = scanCandidates()
-        Log.debug("scanned \(scan.scanned) processes in \(scan.elapsedMs) ms (\(scan.vanished) vanished mid-scan)")
-        guard let victim = scan.victim else {
+    /// rehearsal: bustd itself as the victim, signal 0 (rehearseKillPath).
+    private func act(on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?, decidedAtMs: Int64,
+                     rehearsal: Candidate? = nil) {
+        var faultsBefore = (minor: 0, major: 0)
+        bustd_page_faults(&faultsBefore.minor, &faultsBefore.major)
+        var choice = chooseVictim(nowMs: decidedAtMs)
+        if let rehearsal { choice.ranked = [rehearsal] }
+        guard let victim = choice.victim else {
             let now = bustd_monotonic_ms()
-            if lastNoVictimLogMs.map({ now - $0 >= 60_000 }) ?? true {
-                Log.warning("\(decision.explanation), but no process can be killed (\(scan.scanned) looked at; all protected, exempt or gone); retrying in \(Monitor.noVictimBackoffMs / 1000) s")
+            let retry = (decision.urgency == .kill ? KillPacing.noVictimBackoffAtKillLevelMs : KillPacing.noVictimBackoffMs) / 1000
+            // Said once a minute; every try is in the verbose log.
+            if lastNoVictimLogMs.map({ now - $0 >= Monitor.noVictimLogIntervalMs }) ?? true {
+                Log.warning("\(decision.explanation), but no process can be killed (\(choice.scanned) looked at; all protected, exempt or gone); retrying in \(retry) s")
                 lastNoVictimLogMs = now
+            } else {
+                Log.debug("still no process can be killed (\(choice.scanned) looked at); retrying in \(retry) s")
             }
-            cooldownUntilMs = now + Monitor.noVictimBackoffMs
+            pacing.noVictim(nowMs: now)
             return
         }
         lastNoVictimLogMs = nil
-        let details = VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
-        let description = describe(victim, details)
+        let details = shortlist.cached(victim)
+            ?? VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
-        let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
-        if options.dryRun {
-            Log.notice("dry run: would kill \(description)\(group); \(why); would send \(decision.urgency.signalName)")
+        if options.dryRun && rehearsal == nil {
+            let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
+            Log.notice("dry run: would kill \(describe(victim, details))\(group); \(why); would send \(decision.urgency.signalName)")
             events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
-            cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
+            pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
-        Log.notice("killing \(description)\(group); \(why); sending \(decision.urgency.signalName)")
-        let report = killer.kill(victim, urgency: decision.urgency, afterFirstSignal: {
+        let report = killer.kill(victim, urgency: decision.urgency, decidedAtMs: decidedAtMs, rehearsal: rehearsal != nil,
+                                 afterFirstSignal: { signalledMs in
+            var faultsAfter = (minor: 0, major: 0)
+            bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
+            let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
+            Log.notice("killing \(describe(victim, details))\(group); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision")
+            Log.debug("from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults")
             events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
         }, memoryAtKillLevel: {
             guard let now = readMemory() else { return false }
             return decide(memory: now, pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill
         })
+        shortlist.remove(victim)
         let after = readMemory()
-        let recovered = after.map { " memory recovered \(formatKiB($0.availableKiB - before.availableKiB)) (available \(formatHundredths(before.availablePercent))% -> \(formatHundredths($0.availablePercent))%)" } ?? ""
+        let heldKiB = victim.residentKiB + details.swapKiB
         let released = report.memoryReleased ? ", reaped early with process_mrelease" : ""
         let recoveredKiB = after.map { $0.availableKiB - before.availableKiB } ?? 0
+        let recovered = after.map { "; " + recoveryText(availableBeforeKiB: before.availableKiB, after: $0, heldKiB: heldKiB) } ?? ""
+        let now = bustd_monotonic_ms()
         switch report.outcome {
         case .exited(let ms):
-            tracker.noteKill(nowMs: bustd_monotonic_ms())
-            Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released);\(recovered)")
+            tracker.noteKill(nowMs: now)
+            pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
+            Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released)\(recovered)")
             events?.publish(.killed(Event.Killed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                  timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
+        case .dying(let dyingVictim):
+            tracker.noteKill(nowMs: now)
+            pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
+            dying.append(DyingRecord(victim: dyingVictim, uid: victim.uid, name: victim.stat.name,
+                                     availableBeforeKiB: before.availableKiB, heldKiB: heldKiB))
+            let figure = after.map { " (available \(formatHundredths($0.availablePercent))%)" } ?? ""
+            Log.notice("pid \(victim.pid) has had \(report.signals)\(released), and memory is still at the SIGKILL threshold\(figure): choosing the next victim without waiting for its exit")
         case .stillAlive(let ms):
-            tracker.noteKill(nowMs: bustd_monotonic_ms())
-            Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released);\(recovered)")
+            tracker.noteKill(nowMs: now)
+            pacing.killUnfinished(nowMs: now)
+            Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released)\(recovered)")
             events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
                                                          reason: "still alive \(ms) ms after SIGKILL")))
         case .vanished:
             Log.info("pid \(victim.pid) exited before it was signalled; nothing killed")
         case .failed(let why):
+            pacing.killUnfinished(nowMs: now)
             Log.error("could not kill pid \(victim.pid): \(why)")
             events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
         }
-        // Figures lag a kill: wait, then re-measure before another victim.
-        cooldownUntilMs = bustd_monotonic_ms() + Int64(options.cooldownMs)
+    }
+
+    /// Runs the kill path once, on bustd itself with signal 0 and without a
+    /// word logged or published, so that the code and heap it needs are
+    /// faulted in now, and locked (MCL_ONFAULT locks a page when it is
+    /// first touched), rather than faulted in from disk in the middle of an
+    /// emergency, when the page cache holding bustd's binary may be gone
+    /// and every new page means reclaim. It also touches a heap and stack
+    /// reserve for what the path allocates. Returns the page faults it took.
+    func rehearseKillPath() -> Int {
+        var faultsBefore = (minor: 0, major: 0)
+        bustd_page_faults(&faultsBefore.minor, &faultsBefore.major)
+        guard let memory = readMemory(),
+              let stat = scanner.proc.withFile(pid: getpid(), "stat", limit: 1024, parseProcessStat) else { return 0 }
+        let saved = (tracker, forecast, pacing, shortlist, dying, lastForecastMs, lastNoVictimLogMs, lastWarningMs, loggedWait)
+        scanAhead = nil
+        let server = events
+        events = nil
+        Log.rehearsing = true
+        let me = Candidate(pid: getpid(), uid: getuid(), stat: stat, oomScore: 0, oomScoreAdj: 0, rank: 0, residentKiB: 0)
+        let decision = decide(memory: MemoryStatus(totalKiB: memory.totalKiB, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0),
+                              pressure: nil, pressureHeldMs: 0, config: config)
+        // What a look near the thresholds does beyond the idle look: the
+        // forecast, the scan ahead, the warning (never a real decision: a
+        // rehearsal must not act on the machine's real figures).
+        _ = forecast.millisecondsUntilCrossing(nowMs: bustd_monotonic_ms(), ramHeadroomKiB: 1, swapHeadroomKiB: 1)
+        let pass = scanner.beginPass(.all)
+        while scanner.advance(pass, budgetMs: Monitor.scanSliceMs) == nil {}
+        _ = chooseVictim(nowMs: bustd_monotonic_ms())
+        warn(memory: memory, pressure: nil)
+        act(on: decision, memory: memory, pressure: nil, decidedAtMs: bustd_monotonic_ms(), rehearsal: me)
+        reapDying()
+        for record in dying where record.victim.pidfd >= 0 { close(record.victim.pidfd) }
+        // What the socket would send, encoded but not published.
+        let details = VictimDetails.read(me.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+        for payload in [Event.Payload.kill(killEvent(me, details, decision: decision, memory: memory, pressure: nil, dryRun: false)),
+                        .killed(Event.Killed(pid: me.pid, uid: me.uid, processName: me.stat.name, timeToExitMs: 0,
+                                             recoveredKiB: 0, signals: "SIGKILL")),
+                        .killFailed(Event.KillFailed(pid: me.pid, uid: me.uid, processName: me.stat.name, reason: "rehearsal"))] {
+            Log.rehearsedBytes &+= Event(sequence: 1, instance: "rehearsal", timeMs: bustd_realtime_ms(), payload: payload).encodeLine().utf8.count
+        }
+        touchReserve()
+        Log.rehearsing = false
+        events = server
+        (tracker, forecast, pacing, shortlist, dying, lastForecastMs, lastNoVictimLogMs, lastWarningMs, loggedWait) = saved
+        var faultsAfter = (minor: 0, major: 0)
+        bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
+        return faultsAfter.minor - faultsBefore.minor + faultsAfter.major - faultsBefore.major
+    }
+
+    /// Heap and stack for the kill path: touched once, so that malloc finds
+    /// resident, locked pages in its arena (freed blocks this small stay
+    /// there) and a deep call never faults a new stack page in.
+    private func touchReserve() {
+        var heap = [UInt8](repeating: 1, count: Monitor.heapReserveBytes)
+        heap[heap.count - 1] = 2
+        Log.rehearsedBytes &+= Int(heap[heap.count - 1])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Monitor.stackReserveBytes) { stack in
+            stack.initialize(repeating: 1)
+            Log.rehearsedBytes &+= Int(stack[stack.count - 1])
+        }
+    }
+
+    /// Below glibc's 128 KiB trim threshold, so a freed reserve stays in
+    /// the arena.
+    static let heapReserveBytes = 96 * 1024
+    static let stackReserveBytes = 64 * 1024
+
+    /// The victim: the shortlist re-ranked on fresh figures when it is
+    /// recent, else a full scan (which becomes the new shortlist).
+    private func chooseVictim(nowMs: Int64) -> ScanResult {
+        let excluded = excludedVictims
+        if shortlist.isUsable(nowMs: nowMs) {
+            let reranked = scanner.rerank(shortlist.members, excluding: excluded)
+            if reranked.victim != nil {
+                shortlist.reranked(reranked)
+                return reranked
+            }
+        }
+        scanAhead = nil  // the full scan restarts the listing it was reading
+        let scan = scanCandidates(excluding: excluded)
+        shortlist.refresh(scan, nowMs: nowMs) {
+            VictimDetails.read($0.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+        }
+        return scan
+    }
+
+    /// Victims left dying: report those that have exited.
+    private func reapDying() {
+        guard !dying.isEmpty else { return }
+        let now = bustd_monotonic_ms()
+        let memory = readMemory()
+        dying.removeAll { record in
+            guard killer.hasExited(record.victim) else { return false }
+            if record.victim.pidfd >= 0 { close(record.victim.pidfd) }
+            let ms = now - record.victim.firstSignalMs
+            let released = record.victim.memoryReleased ? ", reaped early with process_mrelease" : ""
+            let recovered = memory.map {
+                "; " + recoveryText(availableBeforeKiB: record.availableBeforeKiB, after: $0, heldKiB: record.heldKiB)
+            } ?? ""
+            Log.notice("pid \(record.victim.pid) exited \(ms) ms after \(record.victim.signals)\(released)\(recovered)")
+            events?.publish(.killed(Event.Killed(pid: record.victim.pid, uid: record.uid, processName: record.name,
+                                                 timeToExitMs: ms, recoveredKiB: (memory?.availableKiB ?? 0) - record.availableBeforeKiB,
+                                                 signals: record.victim.signals)))
+            return true
+        }
     }
 
     /// Scans the scope's processes, or every process without a scope.
-    private func scanCandidates() -> ScanResult {
-        scanner.scan(scope.map { .list($0.processIDs()) } ?? .all)
+    private func scanCandidates(excluding: [(pid: Int32, startTime: UInt64)] = []) -> ScanResult {
+        scanner.scan(scope.map { .list($0.processIDs()) } ?? .all, excluding: excluding)
     }
 
     /// "pid 4242 (uid 1000) "firefox" exe "/usr/bin/firefox" cmdline "…": RSS …"
@@ -180,15 +423,18 @@ final class Monitor {
     /// the event socket meanwhile.
     private func sleep(milliseconds: Int) {
         let deadline = bustd_monotonic_ms() + Int64(milliseconds)
-        var descriptors: [pollfd] = []
         while bustd_stop_requested() == 0 {
             let remaining = deadline - bustd_monotonic_ms()
-            if remaining <= 0 { return }
+            if remaining <= 0 {
+                if Log.verbose && -remaining >= Monitor.slowLookMs { Log.debug("woke \(-remaining) ms late") }
+                return
+            }
             descriptors.removeAll(keepingCapacity: true)
             descriptors.append(pollfd(fd: pressure?.triggerFD ?? -1, events: Int16(POLLPRI), revents: 0))
             events?.appendPollDescriptors(to: &descriptors)
             let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
-            if ready <= 0 { return }  // the interval is over, or a signal
+            if ready < 0 { return }  // a signal
+            if ready == 0 { continue }  // the interval is over (checked above)
             events?.handle(descriptors[1...])
             let trigger = descriptors[0].revents
             if trigger & Int16(POLLERR) != 0 {
@@ -230,14 +476,14 @@ final class Monitor {
     /// Memory nears the low-memory rule: say so (log and event), with the
     /// process that would be chosen, at most once a minute.
     private func warn(memory: MemoryStatus, pressure: Int?) {
-        let scan = scanCandidates()
-        let victim = scan.victim.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
+        let first = shortlist.members.first
+        let victim = first.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
         let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)
         var waits: [String] = []
         if warning.awaits.memory { waits.append("available memory drops to \(formatHundredths(config.memory.terminate))%") }
         if warning.awaits.swap { waits.append("free swap drops to \(formatHundredths(config.swap.terminate))%") }
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
-        let next = scan.victim.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
+        let next = first.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")
         events?.publish(.warning(warning))
     }
@@ -247,4 +493,17 @@ final class Monitor {
         Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (/proc/vmstat oom_kill)")
         events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: .vmstat)))
     }
+}
+
+/// What a kill gave back, in words that stay true when other processes grew
+/// faster than the victim's memory came back: "memory recovered 64.1 MiB
+/// (available 4.2% -> 10.9%)", or "available 9.84% -> 9.38%: the victim
+/// held 75 MiB, and others grew by 79.4 MiB meanwhile".
+func recoveryText(availableBeforeKiB: Int64, after: MemoryStatus, heldKiB: Int64) -> String {
+    let change = after.availableKiB - availableBeforeKiB
+    let before = MemoryStatus(totalKiB: after.totalKiB, availableKiB: availableBeforeKiB,
+                              swapTotalKiB: after.swapTotalKiB, swapFreeKiB: after.swapFreeKiB)
+    let figures = "available \(formatHundredths(before.availablePercent))% -> \(formatHundredths(after.availablePercent))%"
+    if change > 0 { return "memory recovered \(formatKiB(change)) (\(figures))" }
+    return "no memory recovered on balance (\(figures)): the victim held \(formatKiB(heldKiB)), and others grew by \(formatKiB(heldKiB - change)) meanwhile"
 }

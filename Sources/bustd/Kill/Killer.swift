@@ -3,10 +3,15 @@ import CBustd
 import Glibc
 #endif
 
-/// How a kill ended.
+/// How a kill ended, as far as the Killer waited for it.
 enum KillOutcome: Equatable {
     /// The victim (and with -g its group) exited this long after the first signal.
     case exited(afterMs: Int64)
+    /// SIGKILL went out (and process_mrelease reaped what it could), but
+    /// memory was still at the SIGKILL threshold: waiting for the exit
+    /// would let the other growers run the machine out, so the victim is
+    /// left to die while the next one is chosen. The Monitor watches it.
+    case dying(DyingVictim)
     /// Gone, or its pid reused, before any signal was sent: nothing was killed.
     case vanished
     /// Still alive this long after SIGKILL.
@@ -20,6 +25,20 @@ struct KillReport: Equatable {
     var signals: String
     /// Whether process_mrelease reaped the victim's memory early.
     var memoryReleased = false
+    /// From the decision to the first signal.
+    var decisionToSignalMs: Int64 = 0
+}
+
+/// A victim that has had SIGKILL and not yet exited.
+struct DyingVictim: Equatable {
+    var pid: Int32
+    var startTime: UInt64
+    /// Open until the victim exits: polls readable then. -1 without pidfds.
+    var pidfd: Int32
+    var processGroup: Int32?
+    var firstSignalMs: Int64
+    var signals: String
+    var memoryReleased: Bool
 }
 
 /// Signals a victim without pid-reuse races: a pidfd names the process, its
@@ -36,6 +55,8 @@ final class Killer {
     static let exitWaitMs: Int64 = 10_000
     /// The longest single wait, so memory is re-checked during the grace.
     static let checkEveryMs: Int64 = 100
+    /// Near the SIGKILL threshold memory is re-checked this often.
+    static let checkEveryAtKillLevelMs: Int64 = 20
 
     init(proc: ProcDirectory, graceMs: Int, killProcessGroup: Bool) {
         self.proc = proc
@@ -52,9 +73,16 @@ final class Killer {
         return group
     }
 
-    /// afterFirstSignal runs once the first signal is sent (to publish the
-    /// kill without delaying it); memoryAtKillLevel is asked during the grace.
-    func kill(_ victim: Candidate, urgency: Urgency, afterFirstSignal: () -> Void,
+    /// decidedAtMs: when the rule fired (for the decision-to-signal time).
+    /// afterFirstSignal runs once the first signal is sent (to log and
+    /// publish the kill without delaying it); memoryAtKillLevel is asked
+    /// during the grace and after SIGKILL.
+    ///
+    /// rehearsal: signal 0 instead of SIGTERM/SIGKILL, and memory taken to
+    /// be at the SIGKILL threshold, so that the whole path runs once and
+    /// returns at once (Monitor.rehearseKillPath, on bustd itself).
+    func kill(_ victim: Candidate, urgency: Urgency, decidedAtMs: Int64, rehearsal: Bool = false,
+              afterFirstSignal: (_ decisionToSignalMs: Int64) -> Void,
               memoryAtKillLevel: () -> Bool) -> KillReport {
         let group = processGroup(for: victim)
         var pidfd = bustd_pidfd_open(victim.pid)
@@ -64,7 +92,8 @@ final class Killer {
             if error != ENOSYS { return KillReport(outcome: .failed("pidfd_open: \(errorText(error))"), signals: "") }
             pidfd = -1  // kernel before 5.3: kill(2) with start-time checks
         }
-        defer { if pidfd >= 0 { close(pidfd) } }
+        var keepPidfd = false
+        defer { if pidfd >= 0 && !keepPidfd { close(pidfd) } }
 
         // The pidfd (or, without one, the next signal) names the process
         // that now holds the pid; make sure it is the one scanned.
@@ -74,7 +103,8 @@ final class Killer {
         var killSentAt: Int64?
         var released = false
 
-        func send(_ signal: Int32) -> String? {
+        func send(_ wanted: Int32) -> String? {
+            let signal = rehearsal ? 0 : wanted
             let result: Int32
             if let group {
                 result = bustd_kill(-group, signal)
@@ -85,29 +115,42 @@ final class Killer {
                 result = bustd_kill(victim.pid, signal)
             }
             if result != 0 { return errorText(bustd_errno()) }
-            signals.append(signal == SIGKILL ? "SIGKILL" : "SIGTERM")
+            signals.append(wanted == SIGKILL ? "SIGKILL" : "SIGTERM")
             return nil
         }
 
-        let startedAt = bustd_monotonic_ms()
         if let error = send(urgency == .kill ? SIGKILL : SIGTERM) {
             if !isAlive(victim, pidfd: pidfd) { return KillReport(outcome: .vanished, signals: "") }
             return KillReport(outcome: .failed(error), signals: "")
         }
-        afterFirstSignal()
+        let startedAt = bustd_monotonic_ms()
+        let decisionToSignal = startedAt - decidedAtMs
         if urgency == .kill {
             killSentAt = startedAt
             released = bustd_process_mrelease(pidfd) == 0
         }
+        afterFirstSignal(decisionToSignal)
 
+        func report(_ outcome: KillOutcome) -> KillReport {
+            KillReport(outcome: outcome, signals: joined(signals), memoryReleased: released, decisionToSignalMs: decisionToSignal)
+        }
         while true {
             let now = bustd_monotonic_ms()
             if !isAlive(victim, pidfd: pidfd) && !groupHasLiveMembers(group) {
-                return KillReport(outcome: .exited(afterMs: now - startedAt), signals: joined(signals), memoryReleased: released)
+                return report(.exited(afterMs: now - startedAt))
             }
             if let killSentAt {
                 if now - killSentAt >= Killer.exitWaitMs {
-                    return KillReport(outcome: .stillAlive(afterMs: now - killSentAt), signals: joined(signals), memoryReleased: released)
+                    return report(.stillAlive(afterMs: now - killSentAt))
+                }
+                // SIGKILL is out and process_mrelease has returned what it
+                // could: if memory is still at the SIGKILL threshold, the
+                // next victim cannot wait for this one's exit.
+                if rehearsal || memoryAtKillLevel() {
+                    keepPidfd = true
+                    return report(.dying(DyingVictim(
+                        pid: victim.pid, startTime: victim.stat.startTime, pidfd: pidfd, processGroup: group,
+                        firstSignalMs: startedAt, signals: joined(signals), memoryReleased: released)))
                 }
             } else if now - startedAt >= Int64(graceMs) || memoryAtKillLevel() {
                 _ = send(SIGKILL)
@@ -116,8 +159,22 @@ final class Killer {
                 continue
             }
             let deadline = killSentAt.map { $0 + Killer.exitWaitMs } ?? startedAt + Int64(graceMs)
-            waitForExit(pidfd: pidfd, milliseconds: min(Killer.checkEveryMs, max(1, deadline - now)))
+            let step = killSentAt == nil ? Killer.checkEveryMs : Killer.checkEveryAtKillLevelMs
+            waitForExit(pidfd: pidfd, milliseconds: min(step, max(1, deadline - now)))
         }
+    }
+
+    /// Whether a victim left dying has exited (its group too, with -g).
+    func hasExited(_ dying: DyingVictim) -> Bool {
+        let alive: Bool
+        if dying.pidfd >= 0 {
+            var entry = pollfd(fd: dying.pidfd, events: Int16(POLLIN), revents: 0)
+            alive = poll(&entry, 1, 0) == 0
+        } else {
+            let stat = proc.withFile(pid: dying.pid, "stat", limit: 1024, parseProcessStat)
+            alive = stat.map { $0.startTime == dying.startTime && !$0.isZombie } ?? false
+        }
+        return !alive && !groupHasLiveMembers(dying.processGroup)
     }
 
     /// Whether the process holding victim's pid is still the one scanned

@@ -46,7 +46,20 @@ enum Log {
     static func info(_ message: String) { write(.info, message) }
     static func debug(_ message: String) { if verbose { write(.debug, message) } }
 
+    /// While bustd rehearses its kill path at start, lines are composed
+    /// (that is part of the rehearsal) but not written.
+    nonisolated(unsafe) static var rehearsing = false
+    nonisolated(unsafe) static var rehearsedBytes = 0
+
     static func write(_ level: LogLevel, _ message: String) {
+        if rehearsing {
+            rehearsedBytes &+= message.utf8.count
+            return
+        }
+        // Verbose lines carry the monotonic time (seconds since boot, to the
+        // ms, as the kernel's log): a trace then shows when each look and
+        // decision happened, whatever the sink adds or loses.
+        let message = verbose ? monotonicStamp(bustd_monotonic_us()) + " " + message : message
         switch sink {
         case .syslog:
             bustd_syslog(level.rawValue, message)
@@ -62,6 +75,14 @@ enum Log {
             writeStandardError(prefix + message + "\n")
         }
     }
+}
+
+/// "[5012.345]": microseconds since boot as seconds, to the millisecond.
+func monotonicStamp(_ microseconds: Int64) -> String {
+    let milliseconds = max(0, microseconds) / 1000
+    let fraction = milliseconds % 1000
+    let padding = fraction < 10 ? "00" : fraction < 100 ? "0" : ""
+    return "[\(milliseconds / 1000).\(padding)\(fraction)]"
 }
 
 /// Writes the whole string to fd 2, retrying short writes.

@@ -23,3 +23,18 @@ func protectFromKernelOOMKiller(procPath: String = "/proc/self/oom_score_adj") -
     let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     return written == text.count ? nil : "cannot set oom_score_adj: \(errorText(bustd_errno()))"
 }
+
+/// Runs bustd at the highest priority (nice -20), as its systemd unit
+/// does, also where no unit starts it. When many processes grow at once
+/// they are all runnable, and at nice 0 bustd gets its share of the CPU
+/// with them: in the e2e guest, twelve growers on two CPUs made one scan of
+/// 84 processes take 160 ms and a look come 20 ms late, while memory fell
+/// by several percent. bustd sleeps between looks, so the priority costs
+/// the machine nothing while memory is fine. Returns what was done.
+func raisePriority() -> String {
+    bustd_set_nice(SelfProtection.nice) == 0 ? "nice \(SelfProtection.nice)" : "priority unchanged: setpriority: \(errorText(bustd_errno()))"
+}
+
+enum SelfProtection {
+    static let nice: Int32 = -20
+}

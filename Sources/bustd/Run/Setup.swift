@@ -126,9 +126,11 @@ final class Setup {
         } else if geteuid() != 0 {
             protection = "oom_score_adj unchanged (not root)"
         }
+        let priority = geteuid() == 0 && !options.dryRun ? raisePriority() : "priority unchanged (dry run or not root)"
 
+        let rehearsalFaults = monitor.rehearseKillPath()
         Log.notice("bustd \(bustdVersion) started: \(describeRules())")
-        Log.info("\(locked); \(protection)")
+        Log.info("\(locked); \(protection); \(priority); kill path rehearsed (\(rehearsalFaults) page faults)")
         if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
         if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
         if let server { Log.info("publishing events on \(server.path) (instance \(server.instance))") }
