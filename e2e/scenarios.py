@@ -70,7 +70,7 @@ SCENARIOS = {
     "growers-4": {"hog_args": ["--forks", "3", "--step", "8"], "expect_victim": "growers"},
     "growers-12": {"hog_args": ["--forks", "11", "--step", "4"], "expect_victim": "growers"},
     "growers-32": {"hog_args": ["--forks", "31", "--step", "1"], "expect_victim": "growers",
-                   "timeout_s": 90},
+                   "timeout_s": 120},
     # 9. A build: a driver starts 40 jobs, one every 300 ms, each growing
     #    to a random 50-300 MiB and exiting, faster than they finish. Killed
     #    jobs are not retried. The same seed gives every daemon the same

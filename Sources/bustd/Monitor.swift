@@ -347,9 +347,11 @@ final class Monitor {
         return faultsAfter.minor - faultsBefore.minor + faultsAfter.major - faultsBefore.major
     }
 
-    /// Heap and stack for the kill path: touched once, so that malloc finds
-    /// resident, locked pages in its arena (freed blocks this small stay
-    /// there) and a deep call never faults a new stack page in.
+    /// A margin of heap and stack beyond what the rehearsal itself used
+    /// (a real victim's command line and event are longer than bustd's
+    /// own): touched once, so that malloc finds resident, locked pages in
+    /// its arena (freed blocks this small stay there) and a deeper call
+    /// never faults a new stack page in.
     private func touchReserve() {
         var heap = [UInt8](repeating: 1, count: Monitor.heapReserveBytes)
         heap[heap.count - 1] = 2
@@ -360,10 +362,10 @@ final class Monitor {
         }
     }
 
-    /// Below glibc's 128 KiB trim threshold, so a freed reserve stays in
-    /// the arena.
-    static let heapReserveBytes = 96 * 1024
-    static let stackReserveBytes = 64 * 1024
+    /// Far below glibc's 128 KiB trim threshold, so a freed reserve stays
+    /// in the arena.
+    static let heapReserveBytes = 16 * 1024
+    static let stackReserveBytes = 16 * 1024
 
     /// The victim: the shortlist re-ranked on fresh figures when it is
     /// recent, else a full scan (which becomes the new shortlist).
