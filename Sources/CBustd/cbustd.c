@@ -99,6 +99,32 @@ long long bustd_proc_owner(int dirfd, int pid) {
     return (long long)st.st_uid;
 }
 
+int bustd_stat_owner_mode(int dirfd, int pid, const char *name, int follow, uint32_t *uid, uint32_t *mode) {
+    char path[64 + 256];
+    struct stat st;
+    proc_path(path, sizeof path, pid, name);
+    if (fstatat(dirfd, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    *uid = st.st_uid;
+    *mode = st.st_mode;
+    return 0;
+}
+
+int bustd_lstat_owner_mode(const char *path, uint32_t *uid, uint32_t *mode) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return -1;
+    *uid = st.st_uid;
+    *mode = st.st_mode;
+    return 0;
+}
+
+int bustd_xattr_flag(const char *path, const char *name) {
+    char value[8];
+    ssize_t n = lgetxattr(path, name, value, sizeof value - 1);
+    if (n < 0) return (errno == ENODATA || errno == ENOTSUP || errno == ENOENT) ? 0 : -1;
+    value[n] = 0;
+    return (strcmp(value, "1") == 0 || strcmp(value, "true") == 0) ? 1 : 0;
+}
+
 int bustd_next_pid(struct __dirstream *dir) {
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {

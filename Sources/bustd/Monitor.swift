@@ -89,7 +89,11 @@ final class Monitor {
             }
             sleep(milliseconds: interval)
         }
-        for record in dying where record.victim.pidfd >= 0 { close(record.victim.pidfd) }
+        for record in dying { closeMembers(record.victim) }
+    }
+
+    private func closeMembers(_ victim: DyingVictim) {
+        for member in victim.members where member.pidfd >= 0 { close(member.pidfd) }
     }
 
     /// One look at memory, and an action if a rule fires. Returns how long
@@ -245,18 +249,20 @@ final class Monitor {
             ?? VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
         if options.dryRun && rehearsal == nil {
-            let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
-            Log.notice("dry run: would kill \(describe(victim, details))\(group); \(why); would send \(decision.urgency.signalName)")
+            let (_, scopeText) = killScope(for: victim)
+            Log.notice("dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)")
             events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
             pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
-        let report = killer.kill(victim, urgency: decision.urgency, decidedAtMs: decidedAtMs, rehearsal: rehearsal != nil,
-                                 afterFirstSignal: { signalledMs in
+        let (scope, scopeText) = rehearsal == nil ? killScope(for: victim) : (.process, "")
+        let report = killer.kill(victim, urgency: decision.urgency, decidedAtMs: decidedAtMs, scope: scope,
+                                 rehearsal: rehearsal != nil, mayJoin: { scanner.whyNotSignal($0) },
+                                 afterFirstSignal: { signalledMs, others in
             var faultsAfter = (minor: 0, major: 0)
             bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
-            let group = killer.processGroup(for: victim).map { " and its process group \($0)" } ?? ""
-            Log.notice("killing \(describe(victim, details))\(group); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision")
+            let with = others > 0 ? "\(scopeText) (\(others) more process\(others == 1 ? "" : "es"))" : ""
+            Log.notice("killing \(describe(victim, details))\(with); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision")
             Log.debug("from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults")
             events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
         }, memoryAtKillLevel: {
@@ -299,6 +305,43 @@ final class Monitor {
         }
     }
 
+    /// What goes with the victim, and how the kill line says it: the rest
+    /// of its cgroup when the cgroup asks for that (memory.oom.group=1, as
+    /// the kernel would do it) or with --kill-unit for a user's app unit;
+    /// its process group with -g. A cgroup is killed whole only when every
+    /// process in it may be killed, and never init.scope, a slice, or a
+    /// user's manager itself.
+    private func killScope(for victim: Candidate) -> (KillScope, String) {
+        if let cgroup = victim.cgroup, let tree = scanner.policy.cgroupTree {
+            var target: (directory: String, why: String)?
+            if tree.isOOMGroup(cgroup) {
+                target = (tree.directory(cgroup.path), " and the rest of its cgroup \(quoted(cgroup.path)) (memory.oom.group)")
+            } else if options.killUnit, cgroup.place == .app, let unit = cgroup.unit {
+                target = (tree.unitDirectory(of: cgroup), " and the rest of its unit \(quoted(unit)) (--kill-unit)")
+            }
+            if let target {
+                if let refusal = refusalToKillWhole(target.directory, victim: victim) {
+                    Log.info("pid \(victim.pid) is killed alone, not\(target.why): \(refusal)")
+                } else {
+                    return (.cgroup(target.directory), target.why)
+                }
+            }
+        }
+        if let group = killer.processGroup(for: victim) { return (.processGroup(group), " and its process group \(group)") }
+        return (.process, "")
+    }
+
+    private func refusalToKillWhole(_ directory: String, victim: Candidate) -> String? {
+        let name = directory.split(separator: "/").last.map(String.init) ?? ""
+        if name == "init.scope" || name.hasSuffix(".slice") || (name.hasPrefix("user@") && name.hasSuffix(".service")) {
+            return "\(quoted(name)) is never killed whole"
+        }
+        for pid in killer.cgroupMembers(directory) where pid != victim.pid {
+            if let reason = scanner.whyNotSignal(pid), reason != "it is gone" { return "pid \(pid) in it may not be killed: \(reason)" }
+        }
+        return nil
+    }
+
     /// Runs the kill path once, on bustd itself with signal 0 and without a
     /// word logged or published, so that the code and heap it needs are
     /// faulted in now, and locked (MCL_ONFAULT locks a page when it is
@@ -329,7 +372,7 @@ final class Monitor {
         warn(memory: memory, pressure: nil)
         act(on: decision, memory: memory, pressure: nil, decidedAtMs: bustd_monotonic_ms(), rehearsal: me)
         reapDying()
-        for record in dying where record.victim.pidfd >= 0 { close(record.victim.pidfd) }
+        for record in dying { closeMembers(record.victim) }
         // What the socket would send, encoded but not published.
         let details = VictimDetails.read(me.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         for payload in [Event.Payload.kill(killEvent(me, details, decision: decision, memory: memory, pressure: nil, dryRun: false)),
@@ -393,7 +436,7 @@ final class Monitor {
         let memory = readMemory()
         dying.removeAll { record in
             guard killer.hasExited(record.victim) else { return false }
-            if record.victim.pidfd >= 0 { close(record.victim.pidfd) }
+            closeMembers(record.victim)
             let ms = now - record.victim.firstSignalMs
             let released = record.victim.memoryReleased ? ", reaped early with process_mrelease" : ""
             let recovered = memory.map {

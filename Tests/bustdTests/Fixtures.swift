@@ -19,7 +19,7 @@ final class FakeProc {
     func add(pid: Int32, name: String = "proc", state: String = "S", ppid: Int32 = 1000, pgrp: Int32? = nil,
              flags: UInt64 = 0x400100, startTime: UInt64 = 5000, rssPages: Int64 = 100,
              oomScore: Int? = 100, oomScoreAdj: Int? = 0, exe: String? = nil, cmdline: String? = nil,
-             writeStat: Bool = true) throws {
+             cgroup: String? = nil, writeStat: Bool = true) throws {
         let dir = root.appendingPathComponent(String(pid))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         if writeStat {
@@ -30,6 +30,11 @@ final class FakeProc {
         if let oomScoreAdj { try "\(oomScoreAdj)\n".write(to: dir.appendingPathComponent("oom_score_adj"), atomically: false, encoding: .utf8) }
         if let exe { try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("exe").path, withDestinationPath: exe) }
         if let cmdline { try cmdline.write(to: dir.appendingPathComponent("cmdline"), atomically: false, encoding: .utf8) }
+        if let cgroup {
+            // As a hybrid system shows it: v1 hierarchies, then the unified one.
+            let text = "12:memory:/\n1:name=systemd:\(cgroup)\n0::\(cgroup)\n"
+            try text.write(to: dir.appendingPathComponent("cgroup"), atomically: false, encoding: .utf8)
+        }
     }
 
     func remove(pid: Int32, file: String) throws {

@@ -149,7 +149,7 @@ import Testing
         #expect(list.patterns.count == 3 && list.matches(Array("bash".utf8)))
         #expect(!GlobList().matches(Array("x".utf8)) && GlobList().isEmpty)
         guard case .failure(let empty) = GlobList.parse("a||b") else { Issue.record("accepted"); return }
-        #expect(empty.message == "invalid never-kill list \"a||b\": empty pattern between '|'")
+        #expect(empty.message == "invalid glob list \"a||b\": empty pattern between '|'")
         guard case .failure(let bracket) = GlobList.parse("x|[abc") else { Issue.record("accepted"); return }
         #expect(bracket.message == "invalid glob \"[abc\": '[' without a closing ']'")
     }

@@ -18,23 +18,28 @@ import Testing
         #expect(parsed.swap == Thresholds(terminate: 1000, kill: 500))
         #expect(parsed.pressureCutoff == 2500 && parsed.pressureMetric == .some)
         #expect(parsed.pressureDurationMs == 5000 && parsed.graceMs == 2000 && parsed.cooldownMs == 1000)
-        #expect(parsed.unkillables.matches(Array("sshd".utf8)))
-        #expect(parsed.unkillables.matches(Array("systemd-journald".utf8)))
-        #expect(!parsed.unkillables.matches(Array("firefox".utf8)))
+        // The built-in protections are rules on identity (Protection.swift),
+        // not names: nothing is on the name list by default.
+        #expect(parsed.neverKill.isEmpty && parsed.protectUnits.isEmpty && !parsed.killUnit)
     }
 
     @Test func everyFlagInEveryForm() throws {
         let parsed = try options("-n", "-V", "-g", "--dry-run", "--ignore-root-user", "-m", "20,3", "--min-swap=15",
                                  "-p", "40.5", "--psi-metric", "full", "--psi-duration", "2.5", "--grace=0.5",
                                  "--cooldown", "3", "-u", "postgres|/opt/*", "--prefer", "^chrome", "--avoid=^ssh",
-                                 "--scope", "/sys/fs/cgroup/x", "--pidfile", "/tmp/b.pid")
+                                 "--scope", "/sys/fs/cgroup/x", "--pidfile", "/tmp/b.pid",
+                                 "--protect-unit", "postgresql@*.service|/system.slice/db/*", "--kill-unit")
         #expect(!parsed.daemonize && parsed.verbose && parsed.killProcessGroup && parsed.dryRun && parsed.ignoreRootUser)
         #expect(parsed.memory == Thresholds(terminate: 2000, kill: 300))
         #expect(parsed.swap == Thresholds(terminate: 1500, kill: 750))
         #expect(parsed.pressureCutoff == 4050 && parsed.pressureMetric == .full)
         #expect(parsed.pressureDurationMs == 2500 && parsed.graceMs == 500 && parsed.cooldownMs == 3000)
-        #expect(parsed.unkillables.matches(Array("postgres".utf8)))
-        #expect(parsed.unkillables.matches(Array("/opt/app/bin".utf8)))
+        #expect(parsed.neverKill.matches(Array("postgres".utf8)))
+        #expect(parsed.neverKill.matches(Array("/opt/app/bin".utf8)))
+        #expect(parsed.protectUnits.matches(Array("postgresql@15-main.service".utf8)))
+        #expect(parsed.protectUnits.matchesPath(Array("/system.slice/db/x".utf8)))
+        #expect(!parsed.protectUnits.matchesPath(Array("postgresql@15-main.service".utf8)))
+        #expect(parsed.killUnit)
         #expect(parsed.prefer == "^chrome" && parsed.avoid == "^ssh")
         #expect(parsed.scope == "/sys/fs/cgroup/x" && parsed.pidFile == "/tmp/b.pid")
         #expect(parsed.pressureGate == 4000)
@@ -52,7 +57,7 @@ import Testing
         guard case .help = try parseCommandLine(["-n", "--help"]) else { Issue.record("no help"); return }
         guard case .version = try parseCommandLine(["--version"]) else { Issue.record("no version"); return }
         for flag in ["--min-available", "--min-swap", "--psi", "--psi-metric", "--psi-duration", "--grace", "--cooldown",
-                     "--unkillables", "--prefer", "--avoid", "--ignore-root-user", "--kill-pgroup", "--scope", "--dry-run",
+                     "--unkillables", "--protect-unit", "--kill-unit", "--prefer", "--avoid", "--ignore-root-user", "--kill-pgroup", "--scope", "--dry-run",
                      "--no-daemon", "--pidfile", "--verbose", "--version", "--help"] {
             #expect(helpText.contains(flag), "help lacks \(flag)")
         }

@@ -58,7 +58,7 @@ import Testing
         try proc.add(pid: 53, name: "victim", oomScore: 600, exe: "/usr/bin/victim")
         let result = scan(proc) { policy in
             guard case .success(let list) = GlobList.parse("sshd|/opt/db/*|/usr/bin/emacs") else { return }
-            policy.unkillables = list
+            policy.protection.names = list
         }
         #expect(result.victim?.pid == 53)
     }

@@ -34,6 +34,16 @@ long bustd_readlink_proc(int dirfd, int pid, const char *name, char *buf, size_t
 // Owner uid of DIRFD/PID (the process's real uid as /proc shows it), or -1.
 long long bustd_proc_owner(int dirfd, int pid);
 
+// The owner and mode of DIRFD/PID/NAME (pid < 0: DIRFD/NAME), following
+// the final link when follow is set (for /proc/PID/exe: the executed file
+// itself, whatever its path now); -1 with errno on failure.
+int bustd_stat_owner_mode(int dirfd, int pid, const char *name, int follow, uint32_t *uid, uint32_t *mode);
+// The same for an absolute path, never following a final symbolic link.
+int bustd_lstat_owner_mode(const char *path, uint32_t *uid, uint32_t *mode);
+// A boolean extended attribute of a path (not following links): 1 when set
+// to "1" or "true", 0 when absent or anything else, -1 on other errors.
+int bustd_xattr_flag(const char *path, const char *name);
+
 // Directory walking: the next entry whose name is a positive decimal number
 // (a pid), or -1 at the end. Other entries are skipped.
 int bustd_next_pid(struct __dirstream *dir);

@@ -28,11 +28,14 @@ final class Regex {
     func matches(_ bytes: [UInt8]) -> Bool { program.matches(bytes) }
 }
 
-/// The never-kill list: shell globs (fnmatch semantics) separated by `|`,
-/// each matched against the process name and against its executable's path.
+/// A list of shell globs (fnmatch semantics) separated by `|`: the
+/// never-kill list (-u), matched against the process name and against its
+/// executable's path, and --protect-unit, against units and cgroup paths.
 struct GlobList {
     private(set) var patterns: [String] = []
     private var globs: [Glob] = []
+    /// The globs that start with "/": paths (executables, cgroups).
+    private(set) var pathGlobs: [Glob] = []
 
     var isEmpty: Bool { patterns.isEmpty }
 
@@ -43,13 +46,14 @@ struct GlobList {
         for part in text.split(separator: "|", omittingEmptySubsequences: false) {
             let glob = String(part)
             if glob.isEmpty {
-                return .failure(OptionError("invalid never-kill list \(quotedArgument(text)): empty pattern between '|'"))
+                return .failure(OptionError("invalid glob list \(quotedArgument(text)): empty pattern between '|'"))
             }
             if !bracketsBalanced(glob) {
                 return .failure(OptionError("invalid glob \(quotedArgument(glob)): '[' without a closing ']'"))
             }
             list.patterns.append(glob)
             list.globs.append(Glob(glob))
+            if glob.hasPrefix("/") { list.pathGlobs.append(Glob(glob)) }
         }
         return .success(list)
     }
@@ -57,6 +61,7 @@ struct GlobList {
     mutating func append(contentsOf other: GlobList) {
         patterns.append(contentsOf: other.patterns)
         globs.append(contentsOf: other.globs)
+        pathGlobs.append(contentsOf: other.pathGlobs)
     }
 
     func matches(_ bytes: [UInt8]) -> Bool {

@@ -13,10 +13,24 @@ struct Candidate {
     /// oom_score moved by --prefer/--avoid: the ranking key.
     var rank: Int
     var residentKiB: Int64
+    /// Its cgroup (nil when unreadable, or no cgroup v2 or systemd tree).
+    var cgroup: CgroupMembership? = nil
+    /// Chosen only after every other candidate: its unit asked to be
+    /// avoided (ManagedOOMPreference=avoid), or it is the last process of
+    /// a login session.
+    var lastResort: String? = nil
+    /// Its own user asked (in a cgroup that user owns) to avoid or omit it:
+    /// that reorders only among the same user's processes.
+    var ownersPreference: OomdPreference = .none
 
-    /// Ranks higher: larger rank, then larger RSS, then the older pid.
+    /// Ranks higher: not a last resort, then larger rank, then, on equal
+    /// rank, a user's background work and apps before anything else and
+    /// their session last, then the larger RSS, then the older pid.
     func outranks(_ other: Candidate) -> Bool {
+        if (lastResort == nil) != (other.lastResort == nil) { return lastResort == nil }
         if rank != other.rank { return rank > other.rank }
+        let order = cgroup?.tieOrder ?? 1, otherOrder = other.cgroup?.tieOrder ?? 1
+        if order != otherOrder { return order > otherOrder }
         if residentKiB != other.residentKiB { return residentKiB > other.residentKiB }
         return pid < other.pid
     }
@@ -47,6 +61,18 @@ struct ScanResult {
     func wouldRank(_ candidate: Candidate, limit: Int) -> Bool {
         ranked.count < limit || candidate.outranks(ranked[ranked.count - 1])
     }
+
+    /// A user's own ManagedOOMPreference= (set in a cgroup that user owns)
+    /// counts among that user's processes only, as systemd-oomd counts it
+    /// within the user's own tree: if the first candidate is one its owner
+    /// asked to avoid or omit, that user's best other candidate goes first.
+    /// Against other users' processes it counts for nothing.
+    mutating func honourOwnersPreference() {
+        guard let first = ranked.first, first.ownersPreference != .none,
+              let index = ranked.firstIndex(where: { $0.uid == first.uid && $0.ownersPreference == .none }) else { return }
+        let substitute = ranked.remove(at: index)
+        ranked.insert(substitute, at: 0)
+    }
 }
 
 /// Which pids a scan looks at.
@@ -59,9 +85,10 @@ enum ProcessSource {
 
 /// Finds the process to kill: the highest oom_score (moved by
 /// --prefer/--avoid), ties to the larger RSS. Skips bustd itself, pid 1,
-/// kernel threads, zombies, oom_score_adj -1000, the never-kill list and,
-/// with --ignore-root-user, root's processes. A process that vanishes
-/// mid-scan is skipped: that is normal, most of all in an emergency.
+/// kernel threads, zombies, oom_score_adj -1000, protected processes
+/// (ProtectionPolicy, and units that asked to be omitted) and, with
+/// --ignore-root-user, root's processes. A process that vanishes mid-scan
+/// is skipped: that is normal, most of all in an emergency.
 ///
 /// A scan keeps the best few (the shortlist), not just the best: near the
 /// thresholds the Monitor scans ahead of the decision, and at the decision
@@ -72,6 +99,8 @@ final class ProcessScanner {
     let policy: VictimPolicy
     private let pageKiB: Int64
     private var directory: OpaquePointer?
+    /// Says once per process why it was spared.
+    let protectedLog = ProtectedProcessLog()
     /// How many candidates a scan keeps.
     static let shortlistSize = 8
 
@@ -101,6 +130,7 @@ final class ProcessScanner {
             }
         }
         result.elapsedMs = bustd_monotonic_ms() - started
+        result.honourOwnersPreference()
         return result
     }
 
@@ -159,6 +189,7 @@ final class ProcessScanner {
     private func finish(_ pass: Pass, sliceStartedMs: Int64) -> ScanResult {
         var result = pass.result
         result.elapsedMs = pass.elapsedMs + bustd_monotonic_ms() - sliceStartedMs
+        result.honourOwnersPreference()
         return result
     }
 
@@ -178,6 +209,7 @@ final class ProcessScanner {
             result.offer(candidate, limit: ProcessScanner.shortlistSize)
         }
         result.elapsedMs = bustd_monotonic_ms() - started
+        result.honourOwnersPreference()
         return result
     }
 
@@ -232,16 +264,57 @@ final class ProcessScanner {
         }
         candidate.uid = uid
         if policy.ignoreRootUser && uid == 0 { return nil }
-        if isUnkillable(pid: pid, name: stat.name) { return nil }
+        candidate.cgroup = proc.withFile(pid: pid, "cgroup", limit: 4096, CgroupMembership.parse)
+        if let reason = protectionReason(candidate) {
+            protectedLog.note(pid: pid, startTime: stat.startTime, name: stat.name, reason: reason)
+            return nil
+        }
+        if let cgroup = candidate.cgroup, let tree = policy.cgroupTree {
+            let (preference, ownersOnly) = tree.oomdPreference(of: cgroup, uid: uid)
+            if ownersOnly {
+                candidate.ownersPreference = preference
+            } else if preference == .omit {
+                protectedLog.note(pid: pid, startTime: stat.startTime, name: stat.name,
+                                  reason: "its unit asked to be left alone (ManagedOOMPreference=omit)")
+                return nil
+            } else if preference == .avoid {
+                candidate.lastResort = "its unit asked to be avoided (ManagedOOMPreference=avoid)"
+            }
+            if candidate.lastResort == nil, cgroup.isSessionScope, tree.isLastProcess(pid, of: cgroup) {
+                candidate.lastResort = "it is the last process of its login session"
+            }
+        }
         return candidate
     }
 
-    private func isUnkillable(pid: Int32, name: [UInt8]) -> Bool {
-        guard !policy.unkillables.isEmpty else { return false }
-        if policy.unkillables.matches(name) { return true }
-        if let exe = proc.readLink(pid: pid, "exe"), policy.unkillables.matches(stripDeleted(exe)) { return true }
-        return false
+    /// Why pid may not be signalled as part of a bigger kill (its process
+    /// group, its unit), or nil: the same rules as for a victim, except
+    /// that rank does not matter.
+    func whyNotSignal(_ pid: Int32) -> String? {
+        if pid <= 1 || pid == policy.ownPID { return pid == policy.ownPID ? "it is bustd" : "it is pid 1" }
+        guard let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat) else { return "it is gone" }
+        if stat.isKernelThread { return "it is a kernel thread" }
+        guard let adj = proc.readInteger(pid: pid, "oom_score_adj"), let uid = proc.ownerUID(pid: pid) else { return "it is gone" }
+        if adj <= -1000 { return "its oom_score_adj is -1000" }
+        if policy.ignoreRootUser && uid == 0 { return "it is root's (--ignore-root-user)" }
+        var candidate = Candidate(pid: pid, uid: uid, stat: stat, oomScore: 0, oomScoreAdj: adj, rank: 0,
+                                  residentKiB: stat.residentPages * pageKiB)
+        candidate.cgroup = proc.withFile(pid: pid, "cgroup", limit: 4096, CgroupMembership.parse)
+        if let reason = protectionReason(candidate) { return reason }
+        if let cgroup = candidate.cgroup, let tree = policy.cgroupTree {
+            let (preference, ownersOnly) = tree.oomdPreference(of: cgroup, uid: uid)
+            if preference == .omit && !ownersOnly { return "its unit asked to be left alone (ManagedOOMPreference=omit)" }
+        }
+        return nil
     }
+
+    /// Why a candidate may not be chosen (ProtectionPolicy), or nil.
+    func protectionReason(_ candidate: Candidate) -> String? {
+        let executable = Executable.read(pid: candidate.pid, proc: proc)
+        return policy.protection.reason(uid: candidate.uid, name: candidate.stat.name, executable: executable,
+                                        cgroup: candidate.cgroup, heldKiB: candidate.residentKiB)
+    }
+
 }
 
 /// "/usr/bin/foo (deleted)" → "/usr/bin/foo": an upgraded binary keeps its

@@ -2,7 +2,9 @@
 struct VictimPolicy {
     /// bustd's own pid: never a candidate.
     var ownPID: Int32
-    var unkillables = GlobList()
+    var protection = ProtectionPolicy()
+    /// The unified cgroup tree, where there is one: units' preferences.
+    var cgroupTree: CgroupTree? = nil
     var prefer: Regex?
     var avoid: Regex?
     var ignoreRootUser = false

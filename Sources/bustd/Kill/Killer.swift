@@ -1,11 +1,13 @@
 import CBustd
+import Shared
 #if !hasFeature(Embedded)
 import Glibc
 #endif
 
 /// How a kill ended, as far as the Killer waited for it.
 enum KillOutcome: Equatable {
-    /// The victim (and with -g its group) exited this long after the first signal.
+    /// The victim (and the rest of what was signalled) exited this long
+    /// after the first signal.
     case exited(afterMs: Int64)
     /// SIGKILL went out (and process_mrelease reaped what it could), but
     /// memory was still at the SIGKILL threshold: waiting for the exit
@@ -27,18 +29,38 @@ struct KillReport: Equatable {
     var memoryReleased = false
     /// From the decision to the first signal.
     var decisionToSignalMs: Int64 = 0
+    /// Processes signalled besides the victim (-g, a unit, an OOM group).
+    var others = 0
+}
+
+/// One process the Killer signals: a pidfd names it (no pid-reuse race).
+struct KillMember: Equatable {
+    var pid: Int32
+    var startTime: UInt64
+    /// -1 on kernels without pidfds (before 5.3): kill(2) with start-time checks.
+    var pidfd: Int32
 }
 
 /// A victim that has had SIGKILL and not yet exited.
 struct DyingVictim: Equatable {
     var pid: Int32
     var startTime: UInt64
-    /// Open until the victim exits: polls readable then. -1 without pidfds.
-    var pidfd: Int32
-    var processGroup: Int32?
+    /// Everything signalled, the victim first; their pidfds stay open until
+    /// they have exited.
+    var members: [KillMember]
     var firstSignalMs: Int64
     var signals: String
     var memoryReleased: Bool
+}
+
+/// What one kill signals besides the victim.
+enum KillScope: Equatable {
+    case process
+    /// -g: the members of the victim's process group, one by one.
+    case processGroup(Int32)
+    /// The victim's whole cgroup and its children (its unit with
+    /// --kill-unit, or a cgroup with memory.oom.group=1): the directory.
+    case cgroup(String)
 }
 
 /// Signals a victim without pid-reuse races: a pidfd names the process, its
@@ -47,6 +69,13 @@ struct DyingVictim: Equatable {
 /// than sleeping in a loop. SIGTERM first; SIGKILL after the grace period,
 /// or at once when memory reaches the SIGKILL threshold; process_mrelease
 /// after SIGKILL only (the kernel refuses it for a process not dying).
+///
+/// A process group (-g) or a cgroup is signalled member by member, each
+/// through its own pidfd, so that a member that may not be killed (a
+/// protected process, oom_score_adj -1000, bustd itself) is left out; the
+/// `mayJoin` check says which. A cgroup is only killed whole when none of
+/// its members is protected (the Monitor checks), and its escalation also
+/// writes cgroup.kill (Linux 5.14+), which reaches members forked since.
 final class Killer {
     let proc: ProcDirectory
     let graceMs: Int
@@ -76,28 +105,31 @@ final class Killer {
     /// decidedAtMs: when the rule fired (for the decision-to-signal time).
     /// afterFirstSignal runs once the first signal is sent (to log and
     /// publish the kill without delaying it); memoryAtKillLevel is asked
-    /// during the grace and after SIGKILL.
+    /// during the grace and after SIGKILL. mayJoin says whether another
+    /// member of the scope may be signalled (nil) or why not.
     ///
     /// rehearsal: signal 0 instead of SIGTERM/SIGKILL, and memory taken to
     /// be at the SIGKILL threshold, so that the whole path runs once and
     /// returns at once (Monitor.rehearseKillPath, on bustd itself).
-    func kill(_ victim: Candidate, urgency: Urgency, decidedAtMs: Int64, rehearsal: Bool = false,
-              afterFirstSignal: (_ decisionToSignalMs: Int64) -> Void,
+    func kill(_ victim: Candidate, urgency: Urgency, decidedAtMs: Int64, scope: KillScope = .process,
+              rehearsal: Bool = false, mayJoin: (Int32) -> String? = { _ in nil },
+              afterFirstSignal: (_ decisionToSignalMs: Int64, _ others: Int) -> Void,
               memoryAtKillLevel: () -> Bool) -> KillReport {
-        let group = processGroup(for: victim)
-        var pidfd = bustd_pidfd_open(victim.pid)
-        if pidfd < 0 {
+        var leader = KillMember(pid: victim.pid, startTime: victim.stat.startTime, pidfd: bustd_pidfd_open(victim.pid))
+        if leader.pidfd < 0 {
             let error = bustd_errno()
             if error == ESRCH { return KillReport(outcome: .vanished, signals: "") }
             if error != ENOSYS { return KillReport(outcome: .failed("pidfd_open: \(errorText(error))"), signals: "") }
-            pidfd = -1  // kernel before 5.3: kill(2) with start-time checks
+            leader.pidfd = -1  // kernel before 5.3: kill(2) with start-time checks
         }
-        var keepPidfd = false
-        defer { if pidfd >= 0 && !keepPidfd { close(pidfd) } }
+        var members = [leader]
+        var keepPidfds = false
+        defer { if !keepPidfds { for member in members where member.pidfd >= 0 { close(member.pidfd) } } }
 
         // The pidfd (or, without one, the next signal) names the process
         // that now holds the pid; make sure it is the one scanned.
-        guard isSameProcess(victim) else { return KillReport(outcome: .vanished, signals: "") }
+        guard isSameProcess(leader) else { return KillReport(outcome: .vanished, signals: "") }
+        if !rehearsal { addMembers(of: scope, to: &members, mayJoin: mayJoin) }
 
         var signals: [String] = []
         var killSentAt: Int64?
@@ -105,38 +137,51 @@ final class Killer {
 
         func send(_ wanted: Int32) -> String? {
             let signal = rehearsal ? 0 : wanted
-            let result: Int32
-            if let group {
-                result = bustd_kill(-group, signal)
-            } else if pidfd >= 0 {
-                result = bustd_pidfd_send_signal(pidfd, signal)
-            } else {
-                guard isSameProcess(victim) else { return "the process exited before the signal" }
-                result = bustd_kill(victim.pid, signal)
+            guard signalOne(leader, signal) else {
+                return leader.pidfd < 0 && !isSameProcess(leader) ? "the process exited before the signal" : errorText(bustd_errno())
             }
-            if result != 0 { return errorText(bustd_errno()) }
+            for member in members.dropFirst() { _ = signalOne(member, signal) }
             signals.append(wanted == SIGKILL ? "SIGKILL" : "SIGTERM")
             return nil
         }
 
-        if let error = send(urgency == .kill ? SIGKILL : SIGTERM) {
-            if !isAlive(victim, pidfd: pidfd) { return KillReport(outcome: .vanished, signals: "") }
+        func killHard() {
+            if case .cgroup(let directory) = scope, !rehearsal {
+                // Whatever forked into the cgroup since it was listed.
+                addMembers(of: scope, to: &members, mayJoin: mayJoin)
+                writeCgroupKill(directory)
+            }
+            _ = send(SIGKILL)
+            for member in members where member.pidfd >= 0 {
+                if bustd_process_mrelease(member.pidfd) == 0 && member.pid == leader.pid { released = true }
+            }
+        }
+
+        if urgency == .kill {
+            if case .cgroup(let directory) = scope, !rehearsal { writeCgroupKill(directory) }
+            if let error = send(SIGKILL) {
+                if !isAlive(leader) { return KillReport(outcome: .vanished, signals: "") }
+                return KillReport(outcome: .failed(error), signals: "")
+            }
+            for member in members where member.pidfd >= 0 {
+                if bustd_process_mrelease(member.pidfd) == 0 && member.pid == leader.pid { released = true }
+            }
+        } else if let error = send(SIGTERM) {
+            if !isAlive(leader) { return KillReport(outcome: .vanished, signals: "") }
             return KillReport(outcome: .failed(error), signals: "")
         }
         let startedAt = bustd_monotonic_ms()
+        if urgency == .kill { killSentAt = startedAt }
         let decisionToSignal = startedAt - decidedAtMs
-        if urgency == .kill {
-            killSentAt = startedAt
-            released = bustd_process_mrelease(pidfd) == 0
-        }
-        afterFirstSignal(decisionToSignal)
+        afterFirstSignal(decisionToSignal, members.count - 1)
 
         func report(_ outcome: KillOutcome) -> KillReport {
-            KillReport(outcome: outcome, signals: joined(signals), memoryReleased: released, decisionToSignalMs: decisionToSignal)
+            KillReport(outcome: outcome, signals: joined(signals), memoryReleased: released,
+                       decisionToSignalMs: decisionToSignal, others: members.count - 1)
         }
         while true {
             let now = bustd_monotonic_ms()
-            if !isAlive(victim, pidfd: pidfd) && !groupHasLiveMembers(group) {
+            if !members.contains(where: isAlive) {
                 return report(.exited(afterMs: now - startedAt))
             }
             if let killSentAt {
@@ -147,73 +192,124 @@ final class Killer {
                 // could: if memory is still at the SIGKILL threshold, the
                 // next victim cannot wait for this one's exit.
                 if rehearsal || memoryAtKillLevel() {
-                    keepPidfd = true
+                    keepPidfds = true
                     return report(.dying(DyingVictim(
-                        pid: victim.pid, startTime: victim.stat.startTime, pidfd: pidfd, processGroup: group,
+                        pid: victim.pid, startTime: victim.stat.startTime, members: members,
                         firstSignalMs: startedAt, signals: joined(signals), memoryReleased: released)))
                 }
             } else if now - startedAt >= Int64(graceMs) || memoryAtKillLevel() {
-                _ = send(SIGKILL)
+                killHard()
                 killSentAt = now
-                if pidfd >= 0 && bustd_process_mrelease(pidfd) == 0 { released = true }
                 continue
             }
             let deadline = killSentAt.map { $0 + Killer.exitWaitMs } ?? startedAt + Int64(graceMs)
             let step = killSentAt == nil ? Killer.checkEveryMs : Killer.checkEveryAtKillLevelMs
-            waitForExit(pidfd: pidfd, milliseconds: min(step, max(1, deadline - now)))
+            waitForExit(of: members.first(where: isAlive) ?? leader, milliseconds: min(step, max(1, deadline - now)))
         }
     }
 
-    /// Whether a victim left dying has exited (its group too, with -g).
+    /// Whether a victim left dying has exited, with all it was signalled with.
     func hasExited(_ dying: DyingVictim) -> Bool {
-        let alive: Bool
-        if dying.pidfd >= 0 {
-            var entry = pollfd(fd: dying.pidfd, events: Int16(POLLIN), revents: 0)
-            alive = poll(&entry, 1, 0) == 0
-        } else {
-            let stat = proc.withFile(pid: dying.pid, "stat", limit: 1024, parseProcessStat)
-            alive = stat.map { $0.startTime == dying.startTime && !$0.isZombie } ?? false
-        }
-        return !alive && !groupHasLiveMembers(dying.processGroup)
+        !dying.members.contains(where: isAlive)
     }
 
     /// Whether the process holding victim's pid is still the one scanned
     /// (same start time) and not yet a zombie.
-    func isSameProcess(_ victim: Candidate) -> Bool {
-        guard let stat = proc.withFile(pid: victim.pid, "stat", limit: 1024, parseProcessStat) else { return false }
-        return stat.startTime == victim.stat.startTime && !stat.isZombie
+    func isSameProcess(_ member: KillMember) -> Bool {
+        guard let stat = proc.withFile(pid: member.pid, "stat", limit: 1024, parseProcessStat) else { return false }
+        return stat.startTime == member.startTime && !stat.isZombie
     }
 
-    private func isAlive(_ victim: Candidate, pidfd: Int32) -> Bool {
-        guard pidfd >= 0 else { return isSameProcess(victim) }
-        var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+    func isSameProcess(_ victim: Candidate) -> Bool {
+        isSameProcess(KillMember(pid: victim.pid, startTime: victim.stat.startTime, pidfd: -1))
+    }
+
+    private func isAlive(_ member: KillMember) -> Bool {
+        guard member.pidfd >= 0 else { return isSameProcess(member) }
+        var entry = pollfd(fd: member.pidfd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 0
     }
 
-    private func waitForExit(pidfd: Int32, milliseconds: Int64) {
-        if pidfd >= 0 {
-            var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+    private func signalOne(_ member: KillMember, _ signal: Int32) -> Bool {
+        if member.pidfd >= 0 { return bustd_pidfd_send_signal(member.pidfd, signal) == 0 }
+        guard isSameProcess(member) else { return false }
+        return bustd_kill(member.pid, signal) == 0
+    }
+
+    private func waitForExit(of member: KillMember, milliseconds: Int64) {
+        if member.pidfd >= 0 {
+            var entry = pollfd(fd: member.pidfd, events: Int16(POLLIN), revents: 0)
             _ = poll(&entry, 1, Int32(milliseconds))
         } else {
             _ = poll(nil, 0, Int32(milliseconds))
         }
     }
 
-    /// With -g: whether any process of the group is still running (zombies
-    /// waiting for their parent do not count).
-    private func groupHasLiveMembers(_ group: Int32?) -> Bool {
-        guard let group else { return false }
-        guard bustd_kill(-group, 0) == 0 else { return false }
-        guard let dir = opendir(proc.path) else { return false }
+    /// The other processes of the scope, each opened as a pidfd and checked
+    /// to be the process listed; members already in the list are skipped.
+    private func addMembers(of scope: KillScope, to members: inout [KillMember], mayJoin: (Int32) -> String?) {
+        let pids: [Int32]
+        switch scope {
+        case .process: return
+        case .processGroup(let group): pids = processGroupMembers(group)
+        case .cgroup(let directory): pids = cgroupMembers(directory)
+        }
+        for pid in pids where !members.contains(where: { $0.pid == pid }) {
+            guard pid > 1, pid != getpid(), let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat),
+                  !stat.isZombie, !stat.isKernelThread else { continue }
+            if let reason = mayJoin(pid) {
+                Log.info("leaving pid \(pid) \(quoted(stat.name)) out of the kill: \(reason)")
+                continue
+            }
+            var member = KillMember(pid: pid, startTime: stat.startTime, pidfd: bustd_pidfd_open(pid))
+            if member.pidfd < 0 && bustd_errno() != ENOSYS { continue }  // gone already
+            if !isSameProcess(member) {
+                if member.pidfd >= 0 { close(member.pidfd) }
+                continue
+            }
+            if member.pidfd < 0 { member.pidfd = -1 }
+            members.append(member)
+        }
+    }
+
+    /// The live processes of a process group.
+    private func processGroupMembers(_ group: Int32) -> [Int32] {
+        guard bustd_kill(-group, 0) == 0, let dir = opendir(proc.path) else { return [] }
         defer { closedir(dir) }
+        var pids: [Int32] = []
         while true {
             let pid = bustd_next_pid(dir)
-            if pid < 0 { return false }
+            if pid < 0 { return pids }
             if let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat),
                stat.processGroup == group, !stat.isZombie {
-                return true
+                pids.append(pid)
             }
         }
+    }
+
+    /// The processes of a cgroup and of the cgroups below it.
+    func cgroupMembers(_ directory: String, depth: Int = 0) -> [Int32] {
+        var pids: [Int32] = []
+        if let bytes = readEntireFile(directory + "/cgroup.procs") {
+            for line in bytes.split(separator: 0x0A) {
+                if let pid = parseLeadingInteger(line), pid > 0, pid <= Int(Int32.max) { pids.append(Int32(pid)) }
+            }
+        }
+        guard depth < 32, let dir = opendir(directory) else { return pids }
+        defer { closedir(dir) }
+        var children: [String] = []
+        while let name = bustd_next_subdir(dir) { children.append(String(cString: name)) }
+        for child in children { pids.append(contentsOf: cgroupMembers(directory + "/" + child, depth: depth + 1)) }
+        return pids
+    }
+
+    /// cgroup.kill (Linux 5.14+): SIGKILL to every process of the cgroup
+    /// and below, including any forked after they were listed.
+    private func writeCgroupKill(_ directory: String) {
+        let fd = bustd_open(directory + "/cgroup.kill", O_WRONLY | O_NOFOLLOW, 0)
+        guard fd >= 0 else { return }
+        _ = write(fd, "1", 1)
+        close(fd)
     }
 
     private func joined(_ signals: [String]) -> String {

@@ -16,12 +16,33 @@ Rules (either one fires):
                For 10 s after any kill it does not count (the survivors
                fault their pages back in), and then only fresh stalls do.
 
-Victim: the highest oom_score (--prefer/--avoid add or subtract 300), ties to
-the larger RSS. Never: bustd itself, pid 1, kernel threads, zombies,
-processes with oom_score_adj -1000, and the never-kill list (-u). SIGTERM,
-then SIGKILL after --grace seconds, or at once if memory reaches the SIGKILL
-threshold. After a kill bustd waits --cooldown seconds and measures again
-before it may choose another victim.
+Victim: the highest oom_score (--prefer/--avoid add or subtract 300); on
+ties a user's background and app units before other processes and the
+session's last, then the larger RSS. Never: bustd itself, pid 1, kernel
+threads, zombies, processes with oom_score_adj -1000, units with systemd's
+ManagedOOMPreference=omit, and protected processes. Units with
+ManagedOOMPreference=avoid, and the last process of a login session, go
+last. SIGTERM, then SIGKILL after --grace seconds, or at once if memory
+reaches the SIGKILL threshold.
+
+Protected (built in), from facts a process's user cannot choose:
+  system programs   run as a system account (uid < 1000) from a root-owned
+                    program in a system directory, whose file or process
+                    name is one of:
+                    \(ProtectionPolicy.systemProgramList)
+  session programs  a user's own desktop session: the root-owned system
+                    program itself (its file name, not the process name)
+                    is one of
+                    \(ProtectionPolicy.sessionProgramList)
+                    running in that user's login session scope, or in the
+                    session.slice or init.scope of the user's manager, and
+                    holding less than a quarter of memory.
+A process's name, arguments and executable file name never protect it.
+
+After a kill: at the SIGKILL threshold the next victim is chosen at once.
+Below the SIGTERM threshold bustd lets the victim's memory come back, and
+chooses the next one as soon as available memory falls again (many
+processes growing at once), or after --cooldown seconds if it does not.
 
 Options:
   -m, --min-available PCT[,KILL_PCT]
@@ -38,12 +59,27 @@ Options:
       --psi-duration SECONDS
                          How long the pressure must last (default 5).
       --grace SECONDS    Time between SIGTERM and SIGKILL (default 2).
-      --cooldown SECONDS Wait after a kill before another victim may be
-                         chosen (default 1).
+      --cooldown SECONDS The longest wait after a kill, while memory stays
+                         below the SIGTERM threshold without falling, before
+                         another victim is chosen (default 1).
   -u, --unkillables GLOB[|GLOB...]
                          Never kill processes whose name or executable path
-                         matches a shell glob. Adds to the built-in list:
-                         \(defaultUnkillables)
+                         matches a shell glob. A name is chosen by the
+                         process's own user: any user can name a process so
+                         and have it spared. Prefer --protect-unit, or a
+                         path under a directory only root can write.
+      --protect-unit GLOB[|GLOB...]
+                         Never kill processes of these systemd units of the
+                         system (e.g. 'postgresql@*.service|nginx.service'),
+                         or, for a glob that starts with /, in a matching
+                         cgroup path. A unit inside a user's own manager is
+                         named by that user and matches only by path.
+      --kill-unit        Kill the victim's whole app unit (a scope or
+                         service in a user's app.slice, e.g. every process of
+                         one browser), as systemd-oomd does, instead of the
+                         one process. Default: the process alone (and its
+                         cgroup when the unit asks for it with
+                         memory.oom.group, as the kernel would).
       --prefer REGEX     Prefer processes whose name matches this POSIX
                          extended regular expression.
       --avoid REGEX      Avoid processes whose name matches.
@@ -65,7 +101,8 @@ Options:
       --socket-group GROUP
                          Members of GROUP see every user's events; others
                          see only events about their own processes.
-  -V, --verbose          Also log every scan and pressure change.
+  -V, --verbose          Also log every look at memory, scan and wait, each
+                         line with the time since boot ([seconds.ms]).
       --version          Print the version and exit.
   -h, --help             Print this help and exit.
 

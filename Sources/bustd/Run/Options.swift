@@ -36,7 +36,12 @@ struct Options {
     var graceMs = 2000
     var cooldownMs = 1000
 
-    var unkillables = GlobList()
+    /// -u: names and executable paths never to kill.
+    var neverKill = GlobList()
+    /// --protect-unit: system units and cgroup paths never to kill.
+    var protectUnits = GlobList()
+    /// --kill-unit: kill the victim's whole app unit.
+    var killUnit = false
     var prefer: String?
     var avoid: String?
     var scope: String?
@@ -51,10 +56,6 @@ struct Options {
     var pressureGate: Int { min(10_000, memory.terminate * 2) }
 }
 
-/// Never killed, whatever -u adds: the session, the init system, remote
-/// access and package managers (killing one mid-upgrade breaks the system).
-let defaultUnkillables = "init|systemd|systemd-*|sshd|dbus-daemon|dbus-broker|Xorg|Xwayland|gnome-shell|kwin_wayland|kwin_x11|plasmashell|gdm*|sddm*|lightdm|dpkg|apt|apt-get|rpm|dnf|pacman"
-
 enum Command {
     case run(Options)
     case help
@@ -65,10 +66,6 @@ enum Command {
 /// `--flag=VALUE` and `-xVALUE`; short flags without values may be bundled.
 func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
     var options = Options()
-    guard case .success(let defaults) = GlobList.parse(defaultUnkillables) else {
-        throw OptionError("internal error: bad default never-kill list")
-    }
-    options.unkillables = defaults
 
     var arguments = arguments
     var index = 0
@@ -149,9 +146,15 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--cooldown": options.cooldownMs = try parseSeconds(try value(), option: argument, allowZero: true)
         case "-u", "--unkillables":
             switch GlobList.parse(try value()) {
-            case .success(let list): options.unkillables.append(contentsOf: list)
+            case .success(let list): options.neverKill.append(contentsOf: list)
             case .failure(let error): throw error
             }
+        case "--protect-unit":
+            switch GlobList.parse(try value()) {
+            case .success(let list): options.protectUnits.append(contentsOf: list)
+            case .failure(let error): throw error
+            }
+        case "--kill-unit": try noValue(); options.killUnit = true
         case "--prefer": options.prefer = try nonEmpty(try value(), option: argument)
         case "--avoid": options.avoid = try nonEmpty(try value(), option: argument)
         case "--scope": options.scope = try nonEmpty(try value(), option: argument)

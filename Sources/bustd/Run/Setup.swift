@@ -38,7 +38,9 @@ final class Setup {
         func environment(_ message: String) -> Result<Setup, StartupError> { .failure(StartupError(message: message, status: 1)) }
 
         var policy = VictimPolicy(ownPID: getpid())
-        policy.unkillables = options.unkillables
+        policy.protection.names = options.neverKill
+        policy.protection.units = options.protectUnits
+        policy.cgroupTree = CgroupTree.find()
         policy.ignoreRootUser = options.ignoreRootUser
         if let pattern = options.prefer {
             switch Regex.compile(pattern) {
@@ -72,9 +74,10 @@ final class Setup {
         guard let proc = ProcDirectory(path: "/proc") else {
             return environment("cannot open /proc: \(errorText(bustd_errno()))")
         }
-        guard let memoryReader = MemoryInfoReader(), memoryReader.read() != nil else {
+        guard let memoryReader = MemoryInfoReader(), let memory = memoryReader.read() else {
             return environment("cannot read MemAvailable from /proc/meminfo (Linux 3.14 or later is needed)")
         }
+        policy.protection.totalKiB = memory.totalKiB
         let pressurePath = scope?.pressurePath ?? "/proc/pressure/memory"
         let pressure = PressureSource(path: pressurePath)
         let scanner = ProcessScanner(proc: proc, policy: policy)
