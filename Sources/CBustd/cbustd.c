@@ -125,6 +125,28 @@ int bustd_xattr_flag(const char *path, const char *name) {
     return (strcmp(value, "1") == 0 || strcmp(value, "true") == 0) ? 1 : 0;
 }
 
+static void fill_identity(const struct stat *st, FileIdentity *out) {
+    out->device = (uint64_t)st->st_dev;
+    out->inode = (uint64_t)st->st_ino;
+    out->links = (uint64_t)st->st_nlink;
+    out->uid = st->st_uid;
+    out->mode = st->st_mode;
+}
+
+int bustd_fstat_identity(int fd, FileIdentity *out) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    fill_identity(&st, out);
+    return 0;
+}
+
+int bustd_lstat_identity(const char *path, FileIdentity *out) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return -1;
+    fill_identity(&st, out);
+    return 0;
+}
+
 int bustd_next_pid(struct __dirstream *dir) {
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {

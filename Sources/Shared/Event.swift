@@ -184,11 +184,19 @@ extension Event {
         public var figures: Figures
         public var thresholds: Thresholds
         public var dryRun: Bool
+        /// The victim's cgroup ("/user.slice/.../app-gnome-firefox-1234.scope")
+        /// and systemd unit ("app-gnome-firefox-1234.scope"), when known.
+        /// Added after version 0.1 of the daemon: absent in older lines.
+        public var cgroup: [UInt8]?
+        public var unit: [UInt8]?
 
         public init(pid: Int32, uid: UInt32, userName: String?, processName: [UInt8],
                     commandLine: [UInt8], commandLineTruncated: Bool = false, executablePath: [UInt8]?,
                     rssKiB: Int64, swapKiB: Int64, oomScore: Int, oomScoreAdj: Int,
-                    signal: String, rule: Rule, figures: Figures, thresholds: Thresholds, dryRun: Bool) {
+                    signal: String, rule: Rule, figures: Figures, thresholds: Thresholds, dryRun: Bool,
+                    cgroup: [UInt8]? = nil, unit: [UInt8]? = nil) {
+            self.cgroup = cgroup
+            self.unit = unit
             self.pid = pid
             self.uid = uid
             self.userName = userName

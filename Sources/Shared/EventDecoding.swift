@@ -53,7 +53,8 @@ extension Event.Kill {
             rssKiB: fields.integer("rss_kib"), swapKiB: fields.integer("swap_kib"),
             oomScore: fields.integer("oom_score"), oomScoreAdj: fields.integer("oom_score_adj"),
             signal: fields.string("signal"), rule: fields.choice("rule"),
-            figures: Event.Figures(fields), thresholds: Event.Thresholds(fields), dryRun: fields.bool("dry_run"))
+            figures: Event.Figures(fields), thresholds: Event.Thresholds(fields), dryRun: fields.bool("dry_run"),
+            cgroup: fields.optionalBytes("cgroup"), unit: fields.optionalBytes("unit"))
     }
 }
 

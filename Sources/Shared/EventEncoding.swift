@@ -60,6 +60,8 @@ extension JSONLineWriter {
         write(kill.figures)
         write(kill.thresholds)
         bool("dry_run", kill.dryRun)
+        text("cgroup", bytes: kill.cgroup)
+        text("unit", bytes: kill.unit)
     }
 
     fileprivate mutating func write(_ killed: Event.Killed) {

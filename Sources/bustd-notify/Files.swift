@@ -3,7 +3,9 @@ import Glibc
 
 struct SystemError: Error, Equatable, CustomStringConvertible {
     var code: Int32
-    var description: String { String(cString: strerror(code)) }
+    /// Said instead of strerror's text when errno alone would mislead.
+    var kind: String? = nil
+    var description: String { kind ?? String(cString: strerror(code)) }
 }
 
 func environment(_ name: String) -> String? {
@@ -11,11 +13,20 @@ func environment(_ name: String) -> String? {
     return String(cString: value)
 }
 
-/// Reads a file of at most `limit` bytes (longer ones are refused with EFBIG).
+/// Reads a regular file of at most `limit` bytes (longer ones are refused
+/// with EFBIG). A symbolic link at the path is refused (ELOOP), and so is
+/// anything but a regular file (EINVAL): opened without O_NONBLOCK, a FIFO
+/// planted at the config path would hang the notifier before it ever
+/// started, with nothing said.
 func readSmallFile(_ path: String, limit: Int) -> Result<[UInt8], SystemError> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return .failure(SystemError(code: errno)) }
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    guard fd >= 0 else {
+        return .failure(errno == ELOOP ? SystemError(code: ELOOP, kind: "a symbolic link, not followed") : SystemError(code: errno))
+    }
     defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { return .failure(SystemError(code: errno)) }
+    guard info.st_mode & S_IFMT == S_IFREG else { return .failure(SystemError(code: EINVAL, kind: "not a regular file")) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {

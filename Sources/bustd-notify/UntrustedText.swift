@@ -4,8 +4,8 @@
 // (they reorder what is shown), and, where markup is read, < > &.
 
 /// Untrusted bytes as one line of plain text: invalid UTF-8 becomes U+FFFD,
-/// control and bidi-override characters become "?" , at most maxCharacters
-/// characters (then "…").
+/// control, bidi and invisible characters become "?", at most
+/// maxCharacters characters (then "…").
 func displayName<C: Collection>(_ bytes: C, maxCharacters: Int = 64) -> String where C.Element == UInt8 {
     var out = ""
     var count = 0
@@ -17,12 +17,20 @@ func displayName<C: Collection>(_ bytes: C, maxCharacters: Int = 64) -> String w
     return out.isEmpty ? "?" : out
 }
 
-/// C0 and C1 controls, DEL, line/paragraph separators and the bidi
-/// embedding, override and isolate characters.
-private func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
+/// Controls (C0, C1, DEL), line and paragraph separators, and every
+/// character Unicode itself marks as reordering text (Bidi_Control: the
+/// embeddings, overrides, isolates, marks, U+061C) or as invisible
+/// (Default_Ignorable_Code_Point: zero-width spaces and joiners, U+200B,
+/// variation selectors, tags...). The sets come from the standard library's
+/// Unicode tables, not a hand list, so none is forgotten.
+func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
-    case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
-    default: false
+    case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: return true
+    default:
+        let properties = scalar.properties
+        return properties.isBidiControl || properties.isDefaultIgnorableCodePoint
+            || properties.generalCategory == .control || properties.generalCategory == .format
+            || properties.generalCategory == .lineSeparator || properties.generalCategory == .paragraphSeparator
     }
 }
 

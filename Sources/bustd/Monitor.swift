@@ -455,10 +455,12 @@ final class Monitor {
         scanner.scan(scope.map { .list($0.processIDs()) } ?? .all, excluding: excluding)
     }
 
-    /// "pid 4242 (uid 1000) "firefox" exe "/usr/bin/firefox" cmdline "…": RSS …"
+    /// "pid 4242 (uid 1000) "firefox" exe "/usr/bin/firefox" cmdline "…" unit "app-…scope": RSS …"
     private func describe(_ victim: Candidate, _ details: VictimDetails) -> String {
         let exe = details.executable.map { " exe " + quoted($0) } ?? ""
-        return "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(details.commandLine)): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)"
+        let unit = victim.cgroup.map { cgroup in cgroup.unit.map { " unit " + quoted($0) } ?? " cgroup " + quoted(cgroup.path) } ?? ""
+        let last = victim.lastResort.map { " (chosen although \($0))" } ?? ""
+        return "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(details.commandLine))\(unit): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)\(last)"
     }
 
     /// Command lines are cut to this many bytes in logs.
@@ -505,7 +507,8 @@ final class Monitor {
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
             oomScore: victim.oomScore, oomScoreAdj: victim.oomScoreAdj,
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
-            figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun)
+            figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun,
+            cgroup: victim.cgroup?.path, unit: victim.cgroup?.unit)
     }
 
     private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {

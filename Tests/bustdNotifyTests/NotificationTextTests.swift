@@ -66,6 +66,29 @@ import Testing
         #expect(!NotificationText.killSummary(victims).contains("\n"))
     }
 
+    /// Every character Unicode marks as reordering or invisible is
+    /// replaced: the whole code space is checked, not a list.
+    @Test func everyBidiAndInvisibleCharacterIsReplaced() {
+        var checked = 0
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let properties = scalar.properties
+            guard properties.isBidiControl || properties.isDefaultIgnorableCodePoint else { continue }
+            let shown = displayName(Array(String(Character(scalar)).utf8) + [0x61])
+            #expect(shown == "?a", "U+\(String(value, radix: 16, uppercase: true)) shown as \(Array(shown.unicodeScalars))")
+            checked += 1
+        }
+        #expect(checked > 4000, "only \(checked) characters: the property tables are missing")
+        // The ones a hand list had forgotten, and their neighbours.
+        for hidden: Unicode.Scalar in ["\u{061C}", "\u{200B}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{180E}", "\u{E0041}", "\u{FE0F}"] {
+            #expect(displayName(Array(String(Character(hidden)).utf8)) == "?")
+        }
+        // Ordinary text of any script stays as it is.
+        for text in ["café", "日本語", "Ελληνικά", "עברית", "العربية", "emoji 🦊", "Web Content"] {
+            #expect(displayName(Array(text.utf8)) == text)
+        }
+    }
+
     @Test func killFailedWarningAndKernelOOM() {
         let failed = NotificationText.killFailed(Event.KillFailed(pid: 7, uid: 1000, processName: Array("vim".utf8),
                                                                   reason: "pidfd_send_signal: EPERM"), slot: 1)

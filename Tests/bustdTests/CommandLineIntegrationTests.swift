@@ -36,7 +36,7 @@ import Testing
 
     @Test(.needsRoot) func aSecondInstanceIsRefused() throws {
         let cgroup = try TestCgroup()  // empty scope: nothing to kill
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
+        let pidFile = Harness.privatePath(".pid")
         let first = try DaemonRun(["-n", "--scope", cgroup.path, "--pidfile", pidFile])
         try first.waitForLine(containing: "started")
         let second = try DaemonRun(["-n", "--scope", cgroup.path, "--pidfile", pidFile])
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func daemonizesAndWritesThePidFile() throws {
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
+        let pidFile = Harness.privatePath(".pid")
         let launcher = try DaemonRun(["--dry-run", "--pidfile", pidFile])
         #expect(launcher.waitForExit() == 0)  // the foreground process returns at once
         var daemonPID: Int32?
@@ -67,5 +67,42 @@ import Testing
         for _ in 0..<300 where kill(pid, 0) == 0 { usleep(10_000) }
         #expect(kill(pid, 0) != 0)
         #expect(!FileManager.default.fileExists(atPath: pidFile))
+    }
+
+    /// The pid file as root handles it: a symbolic link planted at the path
+    /// is refused (its target neither truncated nor unlinked), and so are a
+    /// directory others can write to, a file of another user, and a file
+    /// with a second name (a hard link someone made to a file of theirs).
+    @Test(.needsRoot) func thePidFileIsNeverAPlantedFile() throws {
+        let target = Harness.privatePath(".target")
+        try "precious\n".write(toFile: target, atomically: false, encoding: .utf8)
+        let link = Harness.privatePath(".pid")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let onLink = try DaemonRun(["-n", "--dry-run", "--pidfile", link])
+        #expect(onLink.waitForExit() == 1)
+        #expect(onLink.log.contains("is a symbolic link; refusing to follow it"), "\(onLink.log)")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target)
+
+        let open = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-open-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o1777])
+        chmod(open, 0o1777)
+        defer { try? FileManager.default.removeItem(atPath: open) }
+        let inOpen = try DaemonRun(["-n", "--dry-run", "--pidfile", open + "/bustd.pid"])
+        #expect(inOpen.waitForExit() == 1)
+        #expect(inOpen.log.contains("writable by others"), "\(inOpen.log)")
+
+        let theirs = Harness.privatePath(".pid")
+        try "".write(toFile: theirs, atomically: false, encoding: .utf8)
+        _ = chown(theirs, 65534, 65534)
+        let onTheirs = try DaemonRun(["-n", "--dry-run", "--pidfile", theirs])
+        #expect(onTheirs.waitForExit() == 1)
+        #expect(onTheirs.log.contains("not a regular file of bustd's user"), "\(onTheirs.log)")
+
+        let linked = Harness.privatePath(".pid")
+        #expect(Glibc.link(target, linked) == 0)
+        let onLinked = try DaemonRun(["-n", "--dry-run", "--pidfile", linked])
+        #expect(onLinked.waitForExit() == 1)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious\n")
     }
 }

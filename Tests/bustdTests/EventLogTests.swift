@@ -1,10 +1,45 @@
 import Foundation
 import Testing
 @testable import bustd
+import Shared
 
 @Suite struct EventLogTests {
     func retained(_ sequence: UInt64) -> RetainedEvent {
-        RetainedEvent(sequence: sequence, subjectUID: UInt32(sequence % 3), line: Array("\(sequence)\n".utf8), redactedLine: nil)
+        RetainedEvent(sequence: sequence, subjectUID: UInt32(sequence % 3), line: Array("\(sequence)\n".utf8), redactedLine: nil,
+                      event: Event(sequence: sequence, instance: "i", timeMs: 0, payload: .kernelOOM(Event.KernelOOM(count: 1, source: .vmstat))))
+    }
+
+    /// subject nil: everyone's (kernel OOM); a uid: that user's; redacted:
+    /// a warning everyone sees, its victim only by its owner.
+    func event(_ sequence: UInt64, subject: UInt32?, redacted: Bool = false) -> RetainedEvent {
+        var retained = retained(sequence)
+        retained.subjectUID = subject
+        retained.redactedLine = redacted ? Array("r\n".utf8) : nil
+        return retained
+    }
+
+    /// A user's own peers number events by what that user may see: the
+    /// count of other users' events shows neither in the numbers nor in
+    /// the gaps between them.
+    @Test func eachUserNumbersOnlyWhatItMaySee() {
+        var log = EventLog()
+        let subjects: [(UInt32?, Bool)] = [(nil, false), (1000, false), (1001, false), (1001, false), (1001, true),
+                                           (1000, false), (1001, false)]
+        for (subject, redacted) in subjects {
+            _ = log.append { self.event($0, subject: subject, redacted: redacted) }
+        }
+        // uid 1000 saw: the kernel OOM, its kill, the redacted warning, its next kill.
+        #expect(log.visibleTotal(uid: 1000) == 4)
+        #expect(log.visibleRange(uid: 1000) == 1...4)
+        // uid 1001: the kernel OOM, three of its own, the warning.
+        #expect(log.visibleTotal(uid: 1001) == 5)
+        // A user with no events of its own sees only what everyone does.
+        #expect(log.visibleTotal(uid: 4242) == 2 && log.visibleRange(uid: 4242) == 1...2)
+        // uid 1000 saw up to its 2nd: it resumes at the warning (global 5).
+        #expect(log.resumePoint(uid: 1000, since: 2)! == (5, 2))
+        #expect(log.resumePoint(uid: 1000, since: 0)! == (1, 0))
+        #expect(log.resumePoint(uid: 1000, since: 4) == nil)
+        #expect(log.resumePoint(uid: 1001, since: 3)! == (5, 3))
     }
 
     @Test func numbersFromOneAndFindsBySequence() {
@@ -89,5 +124,25 @@ import Testing
         #expect(isApproachingLowMemory(status(1500, 1500), config: config))
         #expect(!isApproachingLowMemory(status(1501, 0), config: config))
         #expect(!isApproachingLowMemory(status(0, 1501), config: config))
+    }
+}
+
+@Suite struct PeerLogLimiterTests {
+    @Test func aFewLinesPerUserAndKindThenASummary() {
+        var limiter = PeerLogLimiter()
+        var said: [String] = []
+        let allowed = (0..<50).filter { _ in limiter.allow("dropping event peer", uid: 1001, nowMs: 1000, say: { said.append($0) }) }
+        #expect(allowed.count == PeerLogLimiter.linesPerWindow)
+        // Another user, and another kind, have their own allowance.
+        let otherUser = limiter.allow("dropping event peer", uid: 1002, nowMs: 1000, say: { said.append($0) })
+        let otherKind = limiter.allow("refusing event peer", uid: 1001, nowMs: 1000, say: { said.append($0) })
+        #expect(otherUser && otherKind)
+        #expect(said.isEmpty)
+        limiter.flush(nowMs: 1000 + PeerLogLimiter.windowMs - 1) { said.append($0) }
+        #expect(said.isEmpty)
+        limiter.flush(nowMs: 1000 + PeerLogLimiter.windowMs) { said.append($0) }
+        #expect(said == ["47 more lines like 'dropping event peer' about uid 1001 in the last 60 s"])
+        let nextMinute = limiter.allow("dropping event peer", uid: 1001, nowMs: 1000 + PeerLogLimiter.windowMs, say: { said.append($0) })
+        #expect(nextMinute)
     }
 }

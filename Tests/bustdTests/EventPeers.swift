@@ -92,6 +92,21 @@ enum EventPeers {
         s = connect()
         time.sleep(seconds)
         json.dump({"ok": True}, open(out, "w"))
+    elif mode == "flood":
+        # Connections one after another, each writing more than a peer may.
+        count, dropped = int(extra), 0
+        for _ in range(count):
+            s = connect()
+            try:
+                s.sendall(b"x" * 5000)
+                s.settimeout(2)
+                while s.recv(65536):
+                    pass
+                dropped += 1
+            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                dropped += 1
+            s.close()
+        json.dump({"dropped": dropped}, open(out, "w"))
     elif mode == "halfline":
         for _ in range(50):
             s = connect()

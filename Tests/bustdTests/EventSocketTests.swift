@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import bustd
 
 /// The event socket of the real daemon: privacy between users, replay,
 /// fan-out to many peers, and peers that misbehave.
@@ -12,7 +13,7 @@ import Testing
     }
 
     func pidFile() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
+        Harness.privatePath(".pid")
     }
 
     @Test(.needsRoot) func eachUserSeesOnlyItsOwnProcessesAndRootSeesAll() throws {
@@ -67,6 +68,17 @@ import Testing
         late.process.waitUntilExit()
         let replayed = try EventPeers.lines(outLate).map { $0["seq"] as? Int ?? -1 }
         #expect(replayed == [4, 1, 2, 3, 4], "hello (newest 4), then the four events")
+        // A user's peer numbers only that user's events: the hello of a
+        // user with none says nothing of the four, and user B's sees two.
+        let (lateC, outLateC) = try EventPeers.start("listen", socket: socket, seconds: 1.5, extra: "0", asUser: 1003)
+        let (lateB, outLateB) = try EventPeers.start("listen", socket: socket, seconds: 1.5, extra: "0", asUser: 1002)
+        lateC.process.waitUntilExit()
+        lateB.process.waitUntilExit()
+        let helloC = try #require(try EventPeers.lines(outLateC).first)
+        #expect(helloC["seq"] as? Int == 0 && helloC["newest_seq"] is NSNull && helloC["oldest_seq"] is NSNull, "\(helloC)")
+        #expect(try EventPeers.lines(outLateC).count == 1)
+        #expect(try EventPeers.lines(outLateB).map { $0["seq"] as? Int ?? -1 } == [2, 1, 2],
+                "hello (newest 2 in B's count), then B's kill and killed, renumbered 1 and 2")
         #expect(run.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: socket), "socket left behind")
     }
@@ -159,6 +171,60 @@ import Testing
         #expect(second.waitForExit() == 1)
         #expect(second.log.contains("another bustd is already serving events on"))
         #expect(first.stop() == 0)
+    }
+
+    /// One user opening connections that each write too much gets a few
+    /// log lines a minute, not one per connection, and other users' lines
+    /// are not held back by it.
+    @Test(.needsRoot) func aFloodingUserCannotFloodTheLog() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(["-n", "--dry-run", "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        let (flood, outFlood) = try EventPeers.start("flood", socket: socket, seconds: 30, extra: "300", asUser: 1001)
+        flood.process.waitUntilExit()
+        #expect(try EventPeers.json(outFlood)["dropped"] as? Int == 300, "not every flooding connection was dropped")
+        let (other, _) = try EventPeers.start("flood", socket: socket, seconds: 10, extra: "1", asUser: 1002)
+        other.process.waitUntilExit()
+        usleep(200_000)
+        let aboutFlooder = run.lines.filter { $0.contains("dropping event peer") && $0.contains("uid 1001") }
+        let aboutOther = run.lines.filter { $0.contains("dropping event peer") && $0.contains("uid 1002") }
+        #expect(aboutFlooder.count == PeerLogLimiter.linesPerWindow, "\(aboutFlooder.count) lines for 300 drops")
+        #expect(aboutOther.count == 1)
+        #expect(run.stop() == 0)
+    }
+
+    /// As root, bustd replaces nothing at --socket but a dead socket: a
+    /// file there (a typo like --socket /etc/passwd), a directory or a
+    /// symbolic link (dangling or not) is refused with its own message and
+    /// left as it was.
+    @Test(.needsRoot) func onlyASocketIsEverReplaced() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/precious"
+        try "keep me\n".write(toFile: file, atomically: false, encoding: .utf8)
+        let onFile = try DaemonRun(["-n", "--dry-run", "--socket", file])
+        #expect(onFile.waitForExit() == 1)
+        #expect(onFile.log.contains("exists and is not a socket; refusing to replace it"), "\(onFile.log)")
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me\n")
+
+        let subdirectory = directory + "/dir"
+        try FileManager.default.createDirectory(atPath: subdirectory, withIntermediateDirectories: false)
+        let onDirectory = try DaemonRun(["-n", "--dry-run", "--socket", subdirectory])
+        #expect(onDirectory.waitForExit() == 1)
+        #expect(onDirectory.log.contains("is a directory"), "\(onDirectory.log)")
+        #expect(!onDirectory.log.contains("Address already in use"))
+
+        for target in [file, directory + "/nowhere"] {
+            let link = directory + "/link-\(UUID().uuidString.prefix(4))"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+            let onLink = try DaemonRun(["-n", "--dry-run", "--socket", link])
+            #expect(onLink.waitForExit() == 1)
+            #expect(onLink.log.contains("is a symbolic link; refusing to replace it"), "\(onLink.log)")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target, "the link was touched")
+        }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me\n")
     }
 
     @Test(.needsRoot) func refusesAWorldWritableSocketDirectoryAndAnUnknownGroup() throws {

@@ -25,6 +25,20 @@ enum Harness {
 
     static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
+    /// A directory only this test process's user may write to (0755), for
+    /// pid files and sockets: bustd refuses world-writable ones like /tmp.
+    static let privateDirectory: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-tests-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false,
+                                                 attributes: [.posixPermissions: 0o755])
+        return path
+    }()
+
+    /// A fresh path in privateDirectory.
+    static func privatePath(_ suffix: String) -> String {
+        privateDirectory + "/\(UUID().uuidString.prefix(12))" + suffix
+    }
+
     /// A python program that names itself, optionally ignores SIGTERM,
     /// optionally leads its own process group and forks children, touches
     /// MB megabytes and sleeps.

@@ -12,7 +12,7 @@ import Testing
 
     func daemon(_ cgroup: TestCgroup, _ extra: [String], thresholds: String = "40") throws -> DaemonRun {
         try cgroup.limitSoThatAvailableIs(percent: KillIntegrationTests.leftPercent)
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-\(UUID()).pid").path
+        let pidFile = Harness.privatePath(".pid")
         return try DaemonRun(["-n", "--scope", cgroup.path, "-m", thresholds, "-s", "100", "--pidfile", pidFile] + extra)
     }
 

@@ -44,6 +44,18 @@ int bustd_lstat_owner_mode(const char *path, uint32_t *uid, uint32_t *mode);
 // to "1" or "true", 0 when absent or anything else, -1 on other errors.
 int bustd_xattr_flag(const char *path, const char *name);
 
+// What identifies a file and who may change it.
+typedef struct FileIdentity {
+    uint64_t device;
+    uint64_t inode;
+    uint64_t links;
+    uint32_t uid;
+    uint32_t mode;
+} FileIdentity;
+int bustd_fstat_identity(int fd, FileIdentity *out);
+// Of the path itself, never following a final symbolic link.
+int bustd_lstat_identity(const char *path, FileIdentity *out);
+
 // Directory walking: the next entry whose name is a positive decimal number
 // (a pid), or -1 at the end. Other entries are skipped.
 int bustd_next_pid(struct __dirstream *dir);

@@ -16,8 +16,11 @@ final class EventPeer {
     /// rest of a line the socket took only part of.
     var pending: [UInt8] = []
     var pendingOffset = 0
-    /// The next event of the log to send.
+    /// The next event of the log to send (its global sequence number).
     var nextSequence: UInt64
+    /// For a peer that sees only its own user's events: the number, in
+    /// that user's numbering, of the last event it was sent.
+    var visibleSequence: UInt64 = 0
     /// Everything the peer wrote so far, and its first line (the request).
     var received = 0
     var requestLine: [UInt8] = []
@@ -62,10 +65,12 @@ final class EventServer {
     private let proc: ProcDirectory
     private(set) var log = EventLog()
     private(set) var peers: [EventPeer] = []
-    private var lastRefusalLogMs: Int64?
+    private var logLimiter = PeerLogLimiter()
 
     /// Creates the socket (and its directory, root-owned 0755), replacing a
-    /// stale socket and refusing to start beside a live daemon.
+    /// stale socket and refusing to start beside a live daemon. As root it
+    /// replaces nothing but a socket: a file, a directory or a symbolic
+    /// link at the path (a typo, or something planted) is refused.
     static func open(path: String, socketGroup: UInt32?, proc: ProcDirectory) -> Result<EventServer, StartupError> {
         func failure(_ text: String) -> Result<EventServer, StartupError> { .failure(StartupError(message: text, status: 1)) }
         let directory = parentDirectory(of: path)
@@ -74,30 +79,42 @@ final class EventServer {
         } else if bustd_errno() != EEXIST {
             return failure("cannot create \(quotedArgument(directory)): \(errorText(bustd_errno()))")
         }
-        var info = stat()
-        guard lstat(directory, &info) == 0, info.st_mode & 0o170000 == 0o040000 else {
-            return failure("\(quotedArgument(directory)) is not a directory")
-        }
         // Only its owner may replace the socket: never serve from a
         // directory another user can write to.
-        guard info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
-            return failure("\(quotedArgument(directory)) is writable by others or not owned by bustd's user; refusing to put the event socket there")
-        }
-        if access(path, F_OK) == 0 {
-            if bustd_unix_socket_alive(path) != 0 {
-                return failure("another bustd is already serving events on \(quotedArgument(path))")
+        if let problem = checkPrivateDirectory(directory, for: "the event socket") { return failure(problem) }
+        var existing = FileIdentity()
+        if bustd_lstat_identity(path, &existing) == 0 {
+            switch existing.mode & 0o170000 {
+            case 0o140000:  // a socket
+                if bustd_unix_socket_alive(path) != 0 {
+                    return failure("another bustd is already serving events on \(quotedArgument(path))")
+                }
+                unlink(path)  // stale, from a crash
+            case 0o120000:
+                return failure("\(quotedArgument(path)) is a symbolic link; refusing to replace it with the event socket")
+            case 0o040000:
+                return failure("\(quotedArgument(path)) is a directory; refusing to put the event socket there")
+            default:
+                return failure("\(quotedArgument(path)) exists and is not a socket; refusing to replace it (is --socket a typo?)")
             }
-            unlink(path)  // stale, from a crash
         }
         let fd = bustd_listen_unix(path, 128)
         guard fd >= 0 else { return failure("cannot listen on \(quotedArgument(path)): \(errorText(bustd_errno()))") }
+        var bound = FileIdentity()
+        _ = bustd_lstat_identity(path, &bound)
         _ = bustd_raise_fd_limit(EventServer.maxPeers + 64)
         var generator = SystemRandomNumberGenerator()
         return .success(EventServer(path: path, listenFD: fd, instance: Event.makeInstanceID(using: &generator),
-                                    socketGroup: socketGroup, proc: proc))
+                                    socketGroup: socketGroup, proc: proc, bound: (bound.device, bound.inode)))
     }
 
-    private init(path: String, listenFD: Int32, instance: String, socketGroup: UInt32?, proc: ProcDirectory) {
+    /// The socket file bustd bound (device, inode): removed at exit only if
+    /// the path still names it.
+    private let bound: (UInt64, UInt64)
+
+    private init(path: String, listenFD: Int32, instance: String, socketGroup: UInt32?, proc: ProcDirectory,
+                 bound: (UInt64, UInt64)) {
+        self.bound = bound
         self.path = path
         self.listenFD = listenFD
         self.instance = instance
@@ -110,7 +127,8 @@ final class EventServer {
         for peer in peers { close(peer.fd) }
         peers.removeAll()
         close(listenFD)
-        unlink(path)
+        var info = FileIdentity()
+        if bustd_lstat_identity(path, &info) == 0, info.device == bound.0, info.inode == bound.1 { unlink(path) }
     }
 
     // MARK: Publishing
@@ -120,8 +138,9 @@ final class EventServer {
     func publish(_ payload: Event.Payload) -> UInt64 {
         let retained = log.append { sequence in
             let event = Event(sequence: sequence, instance: instance, timeMs: bustd_realtime_ms(), payload: payload)
-            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID,
-                                 line: Array(event.encodeLine().utf8), redactedLine: redactedLine(of: event))
+            let redacted = redacted(event)
+            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID, line: Array(event.encodeLine().utf8),
+                                 redactedLine: redacted.map { Array($0.encodeLine().utf8) }, event: event, redactedEvent: redacted)
         }
         for peer in peers { flush(peer) }
         removeDroppedPeers()
@@ -131,17 +150,24 @@ final class EventServer {
     /// A warning names the process that would be chosen; other users get
     /// the warning without it. Other events about another user's process
     /// are not sent at all.
-    private func redactedLine(of event: Event) -> [UInt8]? {
+    private func redacted(_ event: Event) -> Event? {
         guard case .warning(var warning) = event.payload, warning.victim != nil else { return nil }
         warning.victim = nil
         var copy = event
         copy.payload = .warning(warning)
-        return Array(copy.encodeLine().utf8)
+        return copy
     }
 
+    /// The line this peer gets for the event, or nil: all-scope peers get
+    /// the shared line; others get only what concerns their user (or a
+    /// redacted copy), numbered in their user's own count.
     private func line(_ event: RetainedEvent, for peer: EventPeer) -> [UInt8]? {
-        if peer.seesAll || event.subjectUID == nil || event.subjectUID == peer.uid { return event.line }
-        return event.redactedLine
+        if peer.seesAll { return event.line }
+        guard event.isVisible(to: peer.uid) else { return nil }
+        peer.visibleSequence += 1
+        var copy = event.subjectUID == peer.uid || event.redactedEvent == nil ? event.event : event.redactedEvent!
+        copy.sequence = peer.visibleSequence
+        return Array(copy.encodeLine().utf8)
     }
 
     // MARK: Polling
@@ -159,6 +185,7 @@ final class EventServer {
     /// Handles what poll reported, for the descriptors appendPollDescriptors gave.
     func handle(_ descriptors: ArraySlice<pollfd>) {
         guard let first = descriptors.first else { return }
+        logLimiter.flush(nowMs: bustd_monotonic_ms()) { Log.notice($0) }
         let current = peers
         for (offset, entry) in descriptors.dropFirst().enumerated() where offset < current.count {
             let peer = current[offset]
@@ -187,18 +214,16 @@ final class EventServer {
             }
             if let refusal = refusal(uid: uid) {
                 close(fd)
-                let now = bustd_monotonic_ms()
-                if lastRefusalLogMs.map({ now - $0 >= 60_000 }) ?? true {
-                    Log.warning("refusing event peer pid \(pid) uid \(uid): \(refusal)")
-                    lastRefusalLogMs = now
-                }
+                say(.warning, "refusing event peer", uid: uid, "refusing event peer pid \(pid) uid \(uid): \(refusal)")
                 continue
             }
             let peer = EventPeer(fd: fd, pid: pid, uid: uid, seesAll: seesAll(pid: pid, uid: uid, gid: gid),
                                  nextSequence: log.nextSequence)
+            peer.visibleSequence = log.visibleTotal(uid: uid)
             peer.pending = Array(helloLine(for: peer).utf8)
             peers.append(peer)
-            Log.debug("\(peer.name) connected; it sees \(peer.seesAll ? "all events" : "its own processes' events")")
+            say(.debug, "event peer connected", uid: uid,
+                "\(peer.name) connected; it sees \(peer.seesAll ? "all events" : "its own processes' events")")
             flush(peer)
         }
     }
@@ -217,14 +242,29 @@ final class EventServer {
         return gid == socketGroup || UserDatabase.groups(ofProcess: pid, proc: proc).contains(socketGroup)
     }
 
+    /// The hello: what is retained for replay, in the peer's numbering
+    /// (global for all-scope peers, its user's own for the others).
     private func helloLine(for peer: EventPeer) -> String {
         var retained: ClosedRange<UInt64>?
-        if let oldest = log.oldestSequence, let newest = log.newestSequence { retained = oldest...newest }
+        if peer.seesAll {
+            if let oldest = log.oldestSequence, let newest = log.newestSequence { retained = oldest...newest }
+        } else {
+            retained = log.visibleRange(uid: peer.uid)
+        }
         let hello = Event.Hello(daemonVersion: bustdVersion, scope: peer.seesAll ? .all : .ownUID,
                                 peerUID: peer.uid, retained: retained)
         // The hello is not kept; its number is that of the newest event.
-        let event = Event(sequence: log.nextSequence - 1, instance: instance, timeMs: bustd_realtime_ms(), payload: .hello(hello))
+        let newest = peer.seesAll ? log.nextSequence - 1 : peer.visibleSequence
+        let event = Event(sequence: newest, instance: instance, timeMs: bustd_realtime_ms(), payload: .hello(hello))
         return event.encodeLine()
+    }
+
+    /// Logs a line about a peer unless that user's lines of this kind are
+    /// over their rate (PeerLogLimiter).
+    private func say(_ level: LogLevel, _ kind: StaticString, uid: UInt32, _ message: @autoclosure () -> String) {
+        if level == .debug && !Log.verbose { return }
+        guard logLimiter.allow(kind, uid: uid, nowMs: bustd_monotonic_ms(), say: { Log.notice($0) }) else { return }
+        Log.write(level, message())
     }
 
     // MARK: Reading and writing
@@ -266,10 +306,16 @@ final class EventServer {
         guard let request = try? decodeSubscribeRequest(line: peer.requestLine),
               let since = request.replaysFrom(daemonInstance: instance),
               let oldest = log.oldestSequence else { return }
-        let first = max(oldest, since &+ 1)
-        if first < peer.nextSequence {
-            peer.nextSequence = first
-            Log.debug("\(peer.name) asked for events after \(since); replaying from \(first)")
+        if peer.seesAll {
+            let first = max(oldest, since &+ 1)
+            if first < peer.nextSequence {
+                peer.nextSequence = first
+                say(.debug, "replaying events", uid: peer.uid, "\(peer.name) asked for events after \(since); replaying from \(first)")
+            }
+        } else if let resume = log.resumePoint(uid: peer.uid, since: since), resume.sequence < peer.nextSequence {
+            peer.nextSequence = resume.sequence
+            peer.visibleSequence = resume.visibleBefore
+            say(.debug, "replaying events", uid: peer.uid, "\(peer.name) asked for events after \(since); replaying from \(resume.visibleBefore + 1)")
         }
         peer.requestLine = []
         flush(peer)
@@ -308,7 +354,11 @@ final class EventServer {
     private func drop(_ peer: EventPeer, _ reason: String?) {
         guard peer.dropReason == nil else { return }
         peer.dropReason = reason ?? ""
-        if let reason { Log.info("dropping \(peer.name): \(reason)") } else { Log.debug("\(peer.name) disconnected") }
+        if let reason {
+            say(.info, "dropping event peer", uid: peer.uid, "dropping \(peer.name): \(reason)")
+        } else {
+            say(.debug, "event peer disconnected", uid: peer.uid, "\(peer.name) disconnected")
+        }
     }
 
     private func removeDroppedPeers() {
