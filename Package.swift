@@ -37,8 +37,9 @@ let package = Package(
         // The per-user notifier: ordinary Swift without Foundation, libnotify
         // through a system library, SO_PEERCRED through a tiny C target.
         .systemLibrary(name: "CLibNotify", pkgConfig: "libnotify", providers: [.apt(["libnotify-dev"])]),
+        .systemLibrary(name: "CGioUnix", pkgConfig: "gio-unix-2.0", providers: [.apt(["libglib2.0-dev"])]),
         .target(name: "CNotifySupport"),
-        .executableTarget(name: "bustd-notify", dependencies: ["Shared", "CLibNotify", "CNotifySupport"]),
+        .executableTarget(name: "bustd-notify", dependencies: ["Shared", "CLibNotify", "CGioUnix", "CNotifySupport"]),
         .testTarget(name: "bustdTests", dependencies: ["bustd", "Shared", "CBustd"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "bustdNotifyTests", dependencies: ["bustd-notify", "Shared"],

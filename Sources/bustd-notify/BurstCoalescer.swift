@@ -18,6 +18,8 @@ struct BurstCoalescer {
     }
 
     var settings: Settings
+    /// The desktop app of a kill's unit (DesktopAppDirectory), if any.
+    var appForUnit: ([UInt8]?) -> DesktopApp? = { _ in nil }
     private(set) var bursts: [Burst] = []
     private var nextSlot = 1
 
@@ -57,7 +59,7 @@ struct BurstCoalescer {
 
     /// Joins the newest burst if it began at most burstWindowMs before, else starts one.
     private mutating func addKill(_ kill: Event.Kill, at timeMs: Int64, note: String?) -> Int {
-        let victim = BurstVictim(pid: kill.pid, name: kill.processName, kill: kill, killed: nil)
+        let victim = BurstVictim(pid: kill.pid, name: kill.processName, kill: kill, killed: nil, app: appForUnit(kill.unit))
         if var newest = bursts.last, timeMs - newest.startedMs <= Int64(settings.burstWindowMs), timeMs >= newest.startedMs {
             if let index = newest.victims.firstIndex(where: { $0.pid == kill.pid && $0.killed == nil }) {
                 newest.victims[index].kill = kill  // the same kill again (escalation): keep one entry
@@ -91,9 +93,12 @@ struct BurstCoalescer {
 
     private func content(of index: Int) -> NotificationContent {
         let burst = bursts[index]
+        // One app's processes: its icon.
+        let apps = Set(burst.victims.compactMap { $0.app?.name })
+        let icon = apps.count == 1 && burst.victims.allSatisfy({ $0.app != nil }) ? burst.victims[0].app?.icon : nil
         let content = NotificationContent(slot: burst.slot, kind: .kill,
                                           summary: NotificationText.killSummary(burst.victims),
-                                          body: NotificationText.killBody(burst.victims))
+                                          body: NotificationText.killBody(burst.victims), icon: icon)
         return withNote(content, burst.note)
     }
 

@@ -47,7 +47,7 @@ final class DesktopNotifier {
         guard initialize() else { return "libnotify could not be initialised" }
         let body = bodyMarkup ? escapedMarkup(content.body) : content.body
         let summary = markupFreeSummary(content.summary)
-        let icon: String? = settings.icon.isEmpty ? nil : settings.icon
+        let icon: String? = content.icon ?? (settings.icon.isEmpty ? nil : settings.icon)
         let notification: UnsafeMutablePointer<NotifyNotification>
         if let index = shown.firstIndex(where: { $0.slot == content.slot }) {
             notification = shown[index].notification

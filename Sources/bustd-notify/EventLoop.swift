@@ -30,6 +30,8 @@ final class EventLoop {
         statePath = defaultStatePath()
         replay = ReplayFilter(lastSeen: statePath.flatMap(loadLastSeen), since: since, maxAgeMs: settings.replayMaxAgeMs)
         coalescer = BurstCoalescer(settings: settings)
+        let apps = DesktopAppDirectory()
+        coalescer.appForUnit = { apps.app(forUnit: $0) }
         desktop = DesktopNotifier(settings: settings)
     }
 

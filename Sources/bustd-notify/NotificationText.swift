@@ -10,6 +10,8 @@ struct NotificationContent: Equatable {
     var kind: NotificationKind
     var summary: String
     var body: String
+    /// The app's own icon, when the kill was of a desktop app's unit.
+    var icon: String? = nil
 }
 
 /// "3.5 %" below 10 %, "41 %" above: the precision that matters near the limits.
@@ -24,19 +26,37 @@ struct BurstVictim: Equatable {
     var name: [UInt8]
     var kill: Event.Kill?
     var killed: Event.Killed?
+    /// The desktop app its unit belongs to, when known (DesktopApps).
+    var app: DesktopApp? = nil
+
+    /// "Firefox (Web Content, PID 4242)", or "Web Content (PID 4242)".
+    var described: String {
+        guard let app else { return "\(displayName(name)) (PID \(pid))" }
+        return "\(displayName(Array(app.name.utf8))) (\(displayName(name)), PID \(pid))"
+    }
+
+    /// "Firefox (Web Content)", or "Web Content", in a list of names.
+    var listed: String {
+        guard let app else { return displayName(name) }
+        return "\(displayName(Array(app.name.utf8))) (\(displayName(name)))"
+    }
 }
 
 enum NotificationText {
     static let maxNamesListed = 5
 
-    /// "bustd killed firefox (PID 4242)", "bustd would kill 3 processes: a, b, c".
+    /// "bustd killed firefox (PID 4242)", "bustd closed Firefox (Web
+    /// Content, PID 4242)" when the unit names a desktop app, "bustd would
+    /// kill 3 processes: a, b, c".
     static func killSummary(_ victims: [BurstVictim]) -> String {
         let dryRun = !victims.isEmpty && victims.allSatisfy { $0.kill?.dryRun == true }
-        let verb = dryRun ? "bustd would kill" : "bustd killed"
         if victims.count == 1 {
-            return verb + " \(displayName(victims[0].name)) (PID \(victims[0].pid))"
+            let verb = victims[0].app == nil ? (dryRun ? "bustd would kill" : "bustd killed")
+                : (dryRun ? "bustd would close" : "bustd closed")
+            return verb + " " + victims[0].described
         }
-        var names = victims.prefix(maxNamesListed).map { displayName($0.name) }.joined(separator: ", ")
+        let verb = dryRun ? "bustd would kill" : "bustd killed"
+        var names = victims.prefix(maxNamesListed).map(\.listed).joined(separator: ", ")
         if victims.count > maxNamesListed { names += " and \(victims.count - maxNamesListed) more" }
         return verb + " \(victims.count) processes: " + names
     }

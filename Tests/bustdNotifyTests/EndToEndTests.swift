@@ -13,6 +13,13 @@ private func kill(pid: Int32, name: String) -> Event.Payload {
                      dryRun: false))
 }
 
+private func kill(pid: Int32, name: String, unit: String) -> Event.Payload {
+    guard case .kill(var event) = kill(pid: pid, name: name) else { fatalError() }
+    event.unit = Array(unit.utf8)
+    event.cgroup = Array(("/user.slice/user-65534.slice/user@65534.service/app.slice/" + unit).utf8)
+    return .kill(event)
+}
+
 private func killed(pid: Int32, name: String) -> Event.Payload {
     .killed(Event.Killed(pid: pid, uid: 65534, processName: Array(name.utf8), timeToExitMs: 120,
                          recoveredKiB: 2_202_010, signals: "SIGTERM"))
@@ -34,6 +41,33 @@ private func connectedSession(_ notifierArguments: [String] = []) throws -> (Not
 /// notification server recording each Notify call, and a fake bustd.
 @Suite(.serialized, .enabled(if: NotifySession.canRun, "needs root, setpriv, dbus-daemon and python3-dbus"))
 struct EndToEndTests {
+    /// The kill event names the victim's unit; an app unit names a desktop
+    /// entry, and the notification names the app with its icon.
+    @Test func aKilledAppIsNamedByItsDesktopEntry() throws {
+        let session = try NotifySession()
+        let data = session.sessionDirectory + "/data"
+        let applications = data + "/applications"
+        try FileManager.default.createDirectory(atPath: applications, withIntermediateDirectories: true)
+        try "[Desktop Entry]\nType=Application\nName=Example Browser\nIcon=example-browser\nExec=true\n"
+            .write(toFile: applications + "/org.example.Browser.desktop", atomically: false, encoding: .utf8)
+        _ = chown(data, UInt32(NotifySession.user)!, UInt32(NotifySession.user)!)
+        try session.startBus()
+        try session.startNotificationServer()
+        let daemon = try FakeDaemon(path: session.socketPath)
+        try session.startNotifier([], environment: ["XDG_DATA_HOME": data, "XDG_DATA_DIRS": data])
+        try daemon.acceptSubscriber()
+
+        try daemon.send(kill(pid: 4242, name: "Web Content", unit: "app-gnome-org.example.Browser-4242.scope"))
+        try session.waitFor("the kill notification") { session.notifyCalls.count >= 1 }
+        #expect(session.notifyCalls[0]["summary"] as? String == "bustd closed Example Browser (Web Content, PID 4242)")
+        #expect(session.notifyCalls[0]["icon"] as? String == "example-browser")
+        // A unit that is no app's, or an app without an entry: as before.
+        try daemon.send(kill(pid: 77, name: "postgres", unit: "app-nothing\\x2dhere-1.scope"))
+        try session.waitFor("the second notification") { session.notifyCalls.count >= 2 }
+        let second = session.notifyCalls[1]["summary"] as? String ?? ""
+        #expect(second == "bustd killed 2 processes: Example Browser (Web Content), postgres", "\(second)")
+    }
+
     @Test func killAndKilledBecomeOneNotification() throws {
         let (session, daemon) = try connectedSession()
         #expect(daemon.subscribeRequest == SubscribeRequest(since: 0, instance: daemon.instance))

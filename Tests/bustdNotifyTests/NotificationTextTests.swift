@@ -143,3 +143,30 @@ import Testing
         #expect(NotificationText.ageNote(eventTimeMs: 0, nowMs: 7_300_000) == "This happened 2 h ago.")
     }
 }
+
+@Suite struct DesktopAppTests {
+    @Test func applicationIDsFromAppUnits() {
+        #expect(applicationID(ofUnit: "app-gnome-firefox-1234.scope") == "firefox")
+        #expect(applicationID(ofUnit: "app-gnome-org.gnome.Terminal-5678.scope") == "org.gnome.Terminal")
+        #expect(applicationID(ofUnit: "app-org.kde.konsole@0a1b2c.service") == "org.kde.konsole")
+        #expect(applicationID(ofUnit: "app-flatpak-org.mozilla.firefox-99.scope") == "org.mozilla.firefox")
+        #expect(applicationID(ofUnit: "app-gnome-gnome\\x2dcalculator-12.scope") == "gnome-calculator")
+        #expect(applicationID(ofUnit: "app-firefox.service") == "firefox")
+        for other in ["ssh.service", "session-3.scope", "init.scope", "app-.scope", "app-x", "apps-a-1.scope",
+                      "app-gnome-../../etc/passwd-1.scope"] {
+            #expect(applicationID(ofUnit: other) == nil, "\(other)")
+        }
+    }
+
+    @Test func theAppNamesTheKillAndOthersStayAsTheyWere() {
+        let app = DesktopApp(name: "Firefox", icon: "firefox")
+        let named = BurstVictim(pid: 4242, name: Array("Web Content".utf8), kill: Fixtures.kill(pid: 4242, name: "Web Content"), app: app)
+        #expect(NotificationText.killSummary([named]) == "bustd closed Firefox (Web Content, PID 4242)")
+        let plain = BurstVictim(pid: 7, name: Array("vim".utf8), kill: Fixtures.kill(pid: 7, name: "vim"))
+        #expect(NotificationText.killSummary([plain]) == "bustd killed vim (PID 7)")
+        #expect(NotificationText.killSummary([named, plain]) == "bustd killed 2 processes: Firefox (Web Content), vim")
+        // A desktop entry's name is the user's own file: shown as safely as a process name.
+        let hostile = BurstVictim(pid: 1, name: Array("x".utf8), kill: nil, app: DesktopApp(name: "Fire\u{202E}fox\n", icon: nil))
+        #expect(NotificationText.killSummary([hostile]) == "bustd closed Fire?fox? (x, PID 1)")
+    }
+}

@@ -127,6 +127,44 @@ import Testing
         #expect(run.stop() == 0)
     }
 
+    /// A user's hog that names itself sshd (the hog writes its own comm,
+    /// as prctl(PR_SET_NAME) does) is the one killed, not another user's
+    /// small process: the name buys it nothing.
+    @Test(.needsRoot) func aHogNamedSshdIsStillTheHog() throws {
+        let cgroup = try TestCgroup(memoryLimited: true)
+        let innocent = try Child.hog("bk-innocent", mb: 24, cgroup: cgroup, asUser: 1001)
+        let spoof = try Child.hog("sshd", mb: 80, cgroup: cgroup, asUser: 1000)
+        let run = try daemon(cgroup, ["--grace", "5"])
+        let killing = try run.waitForLine(containing: "killing pid")
+        #expect(victimPID(in: killing) == spoof.pid, "\(killing)")
+        #expect(spoof.waitForSignal() == SIGTERM)
+        #expect(innocent.isRunning)
+        #expect(!run.log.contains("sparing pid \(spoof.pid)"))
+        #expect(run.stop() == 0)
+    }
+
+    /// -g signals the group's members one by one and leaves a protected
+    /// member out, where kill(-pgid) would have reached it too.
+    @Test(.needsRoot) func theGroupFlagLeavesProtectedMembersAlive() throws {
+        let cgroup = try TestCgroup(memoryLimited: true)
+        let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
+        var members: [Int32] = []
+        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
+        try #require(members.count == 2)
+        let run = try daemon(cgroup, ["-g", "--grace", "1", "-u", "bk-leader-c"])
+        let killing = try run.waitForLine(containing: "killing pid")
+        #expect(victimPID(in: killing) == leader.pid)
+        #expect(leader.waitForSignal() == SIGTERM)
+        try run.waitForLine(containing: "exited")
+        usleep(1_500_000)  // past the grace: no SIGKILL for them either
+        for member in members {
+            #expect(isLiveProcess(member), "protected group member \(member) was signalled")
+            #expect(run.log.contains("leaving pid \(member) \"bk-leader-c\" out of the kill"))
+        }
+        for member in members { kill(member, SIGKILL) }
+        #expect(run.stop() == 0)
+    }
+
     /// With nothing killable, bustd tries again every 5 s (not at every
     /// look) and says so once a minute (every try is in the verbose log).
     @Test(.needsRoot) func nothingKillableIsSaidOnceAndBacksOff() throws {

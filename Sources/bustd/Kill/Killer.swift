@@ -135,11 +135,17 @@ final class Killer {
         var killSentAt: Int64?
         var released = false
 
+        /// Signals every member; an error only when the victim itself
+        /// could not be signalled, and only for the first signal (at the
+        /// escalation a victim already gone is no error, and the others
+        /// must get their SIGKILL all the same).
         func send(_ wanted: Int32) -> String? {
             let signal = rehearsal ? 0 : wanted
-            guard signalOne(leader, signal) else {
-                return leader.pidfd < 0 && !isSameProcess(leader) ? "the process exited before the signal" : errorText(bustd_errno())
-            }
+            let first = signals.isEmpty
+            let leaderSignalled = signalOne(leader, signal)
+            let error = leaderSignalled ? nil
+                : leader.pidfd < 0 && !isSameProcess(leader) ? "the process exited before the signal" : errorText(bustd_errno())
+            if first, let error { return error }
             for member in members.dropFirst() { _ = signalOne(member, signal) }
             signals.append(wanted == SIGKILL ? "SIGKILL" : "SIGTERM")
             return nil
