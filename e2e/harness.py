@@ -14,9 +14,10 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import scenarios  # noqa: E402
 
 
-def prepare(build):
-    """Image, daemon binary and helpers, staged into the read-only share."""
-    subprocess.run([f"{HERE}/build-image"], check=True)
+def prepare(build, flavours=("plain",)):
+    """Images, daemon binary and helpers, staged into the read-only share."""
+    for flavour in flavours:
+        subprocess.run([f"{HERE}/build-image", flavour], check=True)
     for binary in ("bustd", "bustd-notify"):
         if build or not os.path.exists(f"{REPO}/bin/{binary}"):
             subprocess.run(["make", "-C", REPO, f"bin/{binary}"], check=True, stdout=subprocess.DEVNULL)
@@ -38,7 +39,7 @@ def run_one(name, daemon, run, session_dir, extra_args=()):
     with open(f"{results}/config.json", "w") as f:
         json.dump(cfg, f)
     started = time.monotonic()
-    boot = subprocess.run([f"{HERE}/boot-guest", results, cfg.get("kernel_psi", "psi=1")])
+    boot = subprocess.run([f"{HERE}/boot-guest", results, cfg.get("kernel_psi", "psi=1"), cfg.get("flavour", "plain")])
     wall = round(time.monotonic() - started, 1)
     try:
         with open(f"{results}/result.json") as f:

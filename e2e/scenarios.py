@@ -79,6 +79,45 @@ SCENARIOS = {
               "expect_victim": "growers", "growers_may_finish": True, "timeout_s": 90},
 }
 
+# The systemd guest (build-image systemd): apps as a desktop starts them,
+# each the user's transient unit named like an XDG app unit, bustd as root
+# and bustd-notify as the user's service, with a desktop entry for the app.
+HOG_DESKTOP_ENTRY = "[Desktop Entry]\nType=Application\nName=Example Hog\nIcon=example-hog\nExec=/share/bin/hog\n"
+IDLE_APP = {"name": "app-gnome-org.example.Idle-7.scope", "kind": "scope", "argv": ["/share/bin/hog", "--max", "16", "--step", "16"]}
+SYSTEMD_BASE = {"flavour": "systemd", "daemons": ["bustd"], "timeout_s": 90,
+                "desktop_files": {"org.example.Hog": HOG_DESKTOP_ENTRY}}
+SYSTEMD_SCENARIOS = {
+    # The biggest app asked to be avoided (ManagedOOMPreference=avoid, set
+    # by the user's manager on the unit's cgroup): the growing app, smaller
+    # when memory runs out, goes first, and the notification names it by
+    # its desktop entry.
+    "apps-avoid": {**SYSTEMD_BASE, "units": [
+        {"name": "app-org.example.Big@1.service", "kind": "service", "argv": ["/share/bin/hog", "--max", "400", "--step", "400"],
+         "properties": ["ManagedOOMPreference=avoid"], "settle_s": 6},
+        IDLE_APP,
+        {"name": "app-gnome-org.example.Hog-42.scope", "kind": "scope", "argv": ["/share/bin/hog", "--step", "16"]}],
+        "expect_dead": ["app-gnome-org.example.Hog-42.scope"],
+        "expect_alive": ["app-org.example.Big@1.service", IDLE_APP["name"]],
+        "expect_notification": "bustd closed Example Hog (hog, PID"},
+    # --kill-unit: the app's three processes go together, as systemd-oomd
+    # would take them; the other app stays.
+    "kill-unit": {**SYSTEMD_BASE, "daemon_args": ["--kill-unit"], "units": [
+        IDLE_APP,
+        {"name": "app-gnome-org.example.Hog-43.scope", "kind": "scope", "processes": 3,
+         "argv": ["/share/bin/hog", "--forks", "2", "--step", "8"]}],
+        "expect_dead": ["app-gnome-org.example.Hog-43.scope"], "expect_alive": [IDLE_APP["name"]],
+        "expect_single_kill": True, "expect_kill_text": "and the rest of its unit"},
+    # memory.oom.group=1 on the unit (OOMPolicy=kill does it): the kernel
+    # would kill the whole group, and so does bustd, without --kill-unit.
+    "oom-group": {**SYSTEMD_BASE, "units": [
+        IDLE_APP,
+        {"name": "app-org.example.Group@1.service", "kind": "service", "processes": 3, "oom_group": True,
+         "argv": ["/share/bin/hog", "--forks", "2", "--step", "8"]}],
+        "expect_dead": ["app-org.example.Group@1.service"], "expect_alive": [IDLE_APP["name"]],
+        "expect_single_kill": True, "expect_kill_text": "(memory.oom.group)"},
+}
+SCENARIOS.update(SYSTEMD_SCENARIOS)
+
 DEFAULT_SET = ["single-hog", "zram", "ignore-term", "growers-12"]
 
 # The SIGTERM thresholds of the daemons' defaults (-m 10 -s 10), for the
@@ -128,6 +167,8 @@ def check(cfg, r):
 
     if "runner_error" in r:
         return ["runner failed: " + r["runner_error"]]
+    if cfg.get("flavour") == "systemd":
+        return check_systemd(cfg, r)
     expect(r["kernel_oom_kills"] == 0, f"kernel OOM killer fired {r['kernel_oom_kills']} time(s)")
     expect(r["canary_alive"], "the canary died")
     expect(not r["others_died"], f"other processes died: {r['others_died']}")
@@ -183,4 +224,37 @@ def check(cfg, r):
     if cfg.get("expect_psi_warning") and cfg["daemon"] == "bustd":
         expect(not r["psi_available"], "the guest still has PSI")
         expect(any("PSI" in w for w in r["daemon_warnings"]), "bustd did not warn that PSI is unavailable")
+    return failures
+
+
+def check_systemd(cfg, r):
+    """The systemd guest's scenarios: which units died, and by whose hand."""
+    failures = []
+
+    def expect(condition, text):
+        if not condition:
+            failures.append(text)
+
+    expect(r.get("systemd_pid1"), "PID 1 is not systemd")
+    expect(r.get("user_bus"), "uid 1000 has no user manager bus")
+    expect(r.get("kernel_oom_kills") == 0, f"kernel OOM killer fired {r.get('kernel_oom_kills')} time(s)")
+    expect(r.get("daemon_alive"), "bustd died")
+    pids = r.get("unit_pids", {})
+    alive = r.get("alive", {})
+    for unit in cfg.get("expect_dead", []):
+        expect(pids.get(unit), f"{unit} never started")
+        expect(not alive.get(unit), f"{unit} survived: {alive.get(unit)}")
+    for unit in cfg.get("expect_alive", []):
+        expect(pids.get(unit) and alive.get(unit) == pids.get(unit), f"{unit} lost processes: {pids.get(unit)} -> {alive.get(unit)}")
+    doomed = {p for unit in cfg.get("expect_dead", []) for p in pids.get(unit, [])}
+    strangers = [p for p in r.get("daemon_victims", []) if p not in doomed]
+    expect(not strangers, f"bustd chose processes outside the doomed units: {strangers}")
+    if cfg.get("expect_single_kill"):
+        expect(len(r.get("daemon_kill_lines", [])) == 1, f"{len(r.get('daemon_kill_lines', []))} kills for one unit")
+    if cfg.get("expect_kill_text"):
+        expect(any(cfg["expect_kill_text"] in l for l in r.get("daemon_kill_lines", [])),
+               f"no kill line says {cfg['expect_kill_text']!r}")
+    if cfg.get("expect_notification"):
+        expect(any(n.startswith(cfg["expect_notification"]) for n in r.get("notifications", [])),
+               f"no notification {cfg['expect_notification']!r}: {r.get('notifications')}")
     return failures

@@ -30,15 +30,19 @@ struct CgroupTree {
 
     func directory(_ path: [UInt8]) -> String { mount + String(decoding: path, as: UTF8.self) }
 
-    /// The unit's own cgroup: where systemd sets its attributes.
+    /// The unit's own cgroup (its deepest .service or .scope): where
+    /// systemd sets its attributes.
     func unitDirectory(of cgroup: CgroupMembership) -> String {
+        let parts = cgroup.components
+        guard let last = parts.lastIndex(where: { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }) else {
+            return directory(cgroup.path)
+        }
         var path: [UInt8] = []
-        for part in cgroup.components {
+        for part in parts[...last] {
             path.append(UInt8(ascii: "/"))
             path.append(contentsOf: part)
-            if part.hasSuffix(".service") || part.hasSuffix(".scope") { return directory(path) }
         }
-        return directory(cgroup.path)
+        return directory(path)
     }
 
     /// The unit's preference, and whether it counts only among its own
