@@ -22,7 +22,7 @@ EMBEDDED_LIB := $(shell dirname "$$(dirname "$$(readlink -f "$$(command -v swift
 # The end-to-end proof in a QEMU guest (e2e/README.md).
 E2E_PACKAGES := debootstrap qemu-system-x86 e2fsprogs gcc libc6-dev python3
 
-.PHONY: all deps test-deps test run install uninstall clean bench e2e e2e-all
+.PHONY: all deps test-deps test run install uninstall clean bench e2e e2e-all e2e-systemd
 
 all: bin/bustd bin/bustd-notify
 
@@ -60,13 +60,19 @@ bench: bin/bustd
 
 # The default scenarios (single hog, zram, SIGTERM ignored, twelve growers); e2e-all runs
 # every scenario. Each boots a 1 GiB guest; the first run builds its image.
-e2e: bin/bustd
+e2e: bin/bustd bin/bustd-notify
 	@./dist/ensure-packages $(E2E_PACKAGES)
 	e2e/run --no-build
 
-e2e-all: bin/bustd
+# The systemd guest (systemd as PID 1, a user manager for uid 1000): apps as
+# units, ManagedOOMPreference, --kill-unit, memory.oom.group, app names.
+e2e-systemd: bin/bustd bin/bustd-notify
 	@./dist/ensure-packages $(E2E_PACKAGES)
-	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build
+	e2e/run --no-build apps-avoid kill-unit oom-group
+
+e2e-all: bin/bustd bin/bustd-notify
+	@./dist/ensure-packages $(E2E_PACKAGES)
+	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build apps-avoid kill-unit oom-group
 
 install: all
 	install -D -m 0755 bin/bustd $(DESTDIR)$(BINDIR)/bustd

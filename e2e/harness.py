@@ -15,20 +15,25 @@ import scenarios  # noqa: E402
 
 
 def prepare(build, flavours=("plain",)):
-    """Images, daemon binary and helpers, staged into the read-only share."""
+    """Images, daemon binaries and helpers, staged into a read-only share of
+    this session's own (out/shares/<time>-<pid>), so that a session never
+    rewrites a binary that another session's guest is running. Returns the
+    share; boot-guest gets it as E2E_SHARE."""
     for flavour in flavours:
         subprocess.run([f"{HERE}/build-image", flavour], check=True)
     for binary in ("bustd", "bustd-notify"):
         if build or not os.path.exists(f"{REPO}/bin/{binary}"):
             subprocess.run(["make", "-C", REPO, f"bin/{binary}"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([f"{HERE}/build-helpers"], check=True)
-    share = f"{HERE}/out/share"
-    shutil.rmtree(f"{share}/guest", ignore_errors=True)
+    share = f"{HERE}/out/shares/{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    shutil.copytree(f"{HERE}/out/helpers", f"{share}/bin")
     shutil.copytree(f"{HERE}/guest", f"{share}/guest")
     # The same recording notification server as bustd-notify's own tests.
     shutil.copy2(f"{REPO}/Tests/bustdNotifyTests/Resources/fake_notification_server.py", f"{share}/guest/")
     for binary in ("bustd", "bustd-notify"):
         shutil.copy2(f"{REPO}/bin/{binary}", f"{share}/bin/{binary}")
+    os.environ["E2E_SHARE"] = share
+    return share
 
 
 def run_one(name, daemon, run, session_dir, extra_args=()):

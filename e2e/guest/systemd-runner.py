@@ -70,11 +70,12 @@ def alive(pid):
 
 
 def unit_cgroup(unit):
-    """The unit's cgroup directory under the user manager."""
-    for slice_dir in ("app.slice", ""):
-        path = os.path.join(MANAGER, slice_dir, unit)
-        if os.path.isdir(path):
-            return path
+    """The unit's cgroup directory under the user manager, wherever its
+    slice put it (instances of a template get a slice of their own:
+    app.slice/app-app\x2dorg.example.Big.slice/app-org.example.Big@1.service)."""
+    for root, dirs, _ in os.walk(MANAGER):
+        if unit in dirs:
+            return os.path.join(root, unit)
     return None
 
 
@@ -96,7 +97,7 @@ def wait_for(what, condition, seconds):
         if condition():
             return True
         time.sleep(0.1)
-    print(f"e2e: gave up waiting for {what}", flush=True)
+    progress(f"gave up waiting for {what}")
     return False
 
 
@@ -108,20 +109,49 @@ def notifications():
         return []
 
 
+def progress(text):
+    """To the console and, line by line, to the results share: a run that
+    dies still leaves its story."""
+    print(f"e2e: {text}", flush=True)
+    with open(f"{RESULTS}/progress.log", "a") as f:
+        f.write(f"{now_ms() / 1000:10.3f} {text}\n")
+
+
 class Lines(threading.Thread):
+    """The daemon's output, kept and copied to the results share as it comes."""
     def __init__(self, stream):
         super().__init__(daemon=True)
         self.stream, self.lines = stream, []
+        self.copy = open(f"{RESULTS}/daemon.log", "w", buffering=1)
         self.start()
 
     def run(self):
         for raw in self.stream:
-            self.lines.append((now_ms(), raw.decode(errors="replace").rstrip("\n")))
+            line = raw.decode(errors="replace").rstrip("\n")
+            self.lines.append((now_ms(), line))
+            self.copy.write(line + "\n")
+
+
+def user_service_adjustment():
+    """The oom_score_adj the user's manager gives its units (a desktop's
+    launcher passes the same on to the apps it starts in scopes)."""
+    for unit in ("e2e-notifications.service", "dbus.service"):
+        path = unit_cgroup(unit)
+        if path:
+            for pid in open(os.path.join(path, "cgroup.procs")).read().split():
+                try:
+                    return int(open(f"/proc/{pid}/oom_score_adj").read())
+                except (OSError, ValueError):
+                    pass
+    return 0
 
 
 def main():
-    with open("/proc/self/oom_score_adj", "w") as f:
-        f.write("-1000")
+    # The harness (this runner and the shell that started it) must outlive
+    # any kill; what it starts gets ordinary values below.
+    for pid in (os.getpid(), os.getppid()):
+        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+            f.write("-1000")
     result["systemd_pid1"] = os.readlink("/proc/1/exe").endswith("systemd")
     wait_for("the user manager's bus", lambda: os.path.exists(f"{RUNTIME}/bus"), 60)
     result["user_bus"] = os.path.exists(f"{RUNTIME}/bus")
@@ -130,10 +160,12 @@ def main():
         with open(f"/usr/share/applications/{app_id}.desktop", "w") as f:
             f.write(text)
     oom_before = vmstat("oom_kill")
+    progress(f"user bus {'ready' if result['user_bus'] else 'missing'}; starting bustd")
 
     os.makedirs("/run/bustd", mode=0o755, exist_ok=True)
     daemon = subprocess.Popen([f"{BIN}/bustd", "-n", "--socket", SOCKET] + cfg.get("daemon_args", []),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              preexec_fn=lambda: open("/proc/self/oom_score_adj", "w").write("0"))
     daemon_lines = Lines(daemon.stdout)
     wait_for("bustd's socket", lambda: os.path.exists(SOCKET), 20)
 
@@ -146,7 +178,10 @@ def main():
              "--config", "none", "--socket", SOCKET, "--verbose"])
     time.sleep(2)
 
-    # The apps.
+    progress("notifier started; starting the apps")
+    # The apps, with the oom_score_adj a desktop gives them.
+    adjustment = str(user_service_adjustment())
+    result["app_oom_score_adj"] = int(adjustment)
     units = {}
     started = now_ms()
     for unit in cfg["units"]:
@@ -158,23 +193,28 @@ def main():
             # A scope lives as long as its command: run it in the background.
             subprocess.Popen(["/usr/sbin/runuser", "-u", USER, "--", "/usr/bin/env"]
                              + [f"{k}={v}" for k, v in user_env().items()] + argv,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                             preexec_fn=lambda: open("/proc/self/oom_score_adj", "w").write(adjustment))
         else:
             done = as_user(argv)
             if done.returncode != 0:
                 print(f"e2e: {unit['name']}: {done.stderr.strip()}", flush=True)
-        wait_for(f"{unit['name']}'s processes", lambda: len(unit_pids(unit["name"])) >= unit.get("processes", 1), 30)
+        if not wait_for(f"{unit['name']}'s processes", lambda: len(unit_pids(unit["name"])) >= unit.get("processes", 1), 30):
+            # What the user manager made of it, for the console log.
+            print(as_user(["systemctl", "--user", "status", "--no-pager", unit["name"]]).stdout, flush=True)
+            print(subprocess.run(["find", MANAGER, "-maxdepth", "3", "-type", "d"], capture_output=True, text=True).stdout, flush=True)
         if unit.get("oom_group") and unit_cgroup(unit["name"]):
             with open(os.path.join(unit_cgroup(unit["name"]), "memory.oom.group"), "w") as f:
                 f.write("1")
         units[unit["name"]] = sorted(unit_pids(unit["name"]))
+        progress(f"{unit['name']}: pids {units[unit['name']]}")
         time.sleep(unit.get("settle_s", 0.5))
     result["unit_pids"] = units
     result["unit_preferences"] = {}
     for name in units:
         path = unit_cgroup(name)
         try:
-            result["unit_preferences"][name] = os.getxattr(path, "user.oomd_avoid").decode()
+            result["unit_preferences"][name] = os.getxattr(path, "user.oomd_avoid").decode() if path else None
         except OSError:
             result["unit_preferences"][name] = None
 
@@ -194,8 +234,6 @@ def main():
     result["notifications"] = [n["summary"] for n in shown][:10]
     result["notification_icons"] = [n.get("icon") for n in shown][:10]
     result["elapsed_s"] = round((now_ms() - started) / 1000, 1)
-    with open(f"{RESULTS}/daemon.log", "w") as f:
-        f.write("\n".join(lines) + "\n")
     daemon.terminate()
     with open(f"{RESULTS}/result.json", "w") as f:
         f.write(json.dumps(result) + "\n")
