@@ -66,3 +66,23 @@ func readConfigFile(_ path: String) -> ConfigFileResult {
     case .failure(let error): return .unreadable(path + ": " + error.description)
     }
 }
+
+/// The settings a run uses: the defaults, then the config file (the one
+/// given with --config, none with "none", else the default path), then
+/// the command line's options, which win.
+func loadSettings(_ options: CommandLineOptions, say: (String) -> Void) -> Settings {
+    var settings = Settings()
+    if let path = options.configPath == "none" ? nil : (options.configPath ?? defaultConfigPath()) {
+        switch readConfigFile(path) {
+        case .absent where options.configPath != nil: say(path + ": no such file; using the defaults")
+        case .absent: break
+        case .unreadable(let why): say(why + "; using the defaults")
+        case .text(let text):
+            for problem in applyConfig(text: text, path: path, to: &settings) { say(problem.description) }
+        }
+    }
+    for override in options.settingOverrides {
+        _ = settings.apply(key: override.key, value: override.value)  // checked by the parser
+    }
+    return settings
+}

@@ -68,12 +68,16 @@ CONFIG FILE
         timeout = never
 
 AUTOSTART
-    /etc/xdg/autostart/bustd-notify.desktop starts it with the desktop
-    session; or, with systemd, for one user:
-        systemctl --user enable --now bustd-notify.service
+    Installed from the package, it starts with every graphical session:
+    through its user unit (bustd-notify.service, enabled for every user and
+    bound to graphical-session.target) where systemd runs the session, and
+    through /etc/xdg/autostart/bustd-notify.desktop where the session
+    manager runs autostart itself. One copy runs per user: a second one
+    finds $XDG_RUNTIME_DIR/bustd-notify.lock held and exits quietly.
 
 EXIT STATUS
-    0 after --test, --help or --version; 1 when --test could not show its
-    notification; 2 for a bad command line. Otherwise it runs until stopped.
+    0 after --test, --help or --version, or when another copy already runs
+    for the user; 1 when --test could not show its notification; 2 for a
+    bad command line. Otherwise it runs until stopped.
 
 """

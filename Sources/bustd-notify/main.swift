@@ -25,19 +25,7 @@ case .run, .test:
     break
 }
 
-var settings = Settings()
-if let path = options.configPath == "none" ? nil : (options.configPath ?? defaultConfigPath()) {
-    switch readConfigFile(path) {
-    case .absent where options.configPath != nil: log(path + ": no such file; using the defaults")
-    case .absent: break
-    case .unreadable(let why): log(why + "; using the defaults")
-    case .text(let text):
-        for problem in applyConfig(text: text, path: path, to: &settings) { log(problem.description) }
-    }
-}
-for override in options.settingOverrides {
-    _ = settings.apply(key: override.key, value: override.value)  // checked by the parser
-}
+let settings = loadSettings(options, say: log)
 
 if options.mode == .test {
     if let failure = DesktopNotifier(settings: settings).show(sampleNotification()) {
@@ -45,6 +33,12 @@ if options.mode == .test {
         exit(1)
     }
     print("bustd-notify: test notification shown")
+    exit(0)
+}
+
+// The user unit and the autostart entry may both start it: one runs.
+guard InstanceLock.acquire() else {
+    if options.verbose { log("another bustd-notify already runs for this user; exiting") }
     exit(0)
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import bustd_notify
 
@@ -110,14 +111,35 @@ import Testing
         }
     }
 
+    /// loadSettings is what main runs: the file, then the flags.
     @Test func flagsWinOverTheFile() throws {
-        var settings = Settings()
-        _ = applyConfig(text: "timeout = 30\nicon = from-file\n", path: "f", to: &settings)
-        for override in try parseCommandLine(["--timeout", "5"]).settingOverrides {
-            #expect(settings.apply(key: override.key, value: override.value) == nil)
-        }
-        #expect(settings.timeout == .milliseconds(5_000))
-        #expect(settings.icon == "from-file")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID()).conf").path
+        try "timeout = 30\nicon = from-file\nburst-window = 3\n".write(toFile: path, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var said: [String] = []
+        let settings = loadSettings(try parseCommandLine(["--timeout", "5", "--config", path, "--burst-window=2"]), say: { said.append($0) })
+        #expect(settings.timeout == .milliseconds(5_000), "the flag, not the file")
+        #expect(settings.burstWindowMs == 2_000, "the flag, not the file")
+        #expect(settings.icon == "from-file", "the file, where no flag says otherwise")
+        #expect(said.isEmpty)
+        // A FIFO at the path: reported, the defaults apply, nothing hangs.
+        let fifo = path + ".fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        let fromFIFO = loadSettings(try parseCommandLine(["--config", fifo]), say: { said.append($0) })
+        #expect(fromFIFO.icon == Settings().icon)
+        #expect(said.count == 1 && said[0].contains("not a regular file"), "\(said)")
+    }
+
+    /// One notifier per user: a second copy finds the lock held.
+    @Test func aSecondCopyFindsTheLockHeld() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID()).lock").path
+        defer { unlink(path) }
+        #expect(InstanceLock.acquire(path: path))
+        // flock is per open file: a second open in the same process stands
+        // for a second copy.
+        #expect(!InstanceLock.acquire(path: path))
+        #expect(InstanceLock.acquire(path: nil), "no runtime directory: run")
     }
 
     @Test func helpNamesEveryKey() {

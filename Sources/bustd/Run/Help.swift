@@ -84,16 +84,19 @@ Options:
                          extended regular expression.
       --avoid REGEX      Avoid processes whose name matches.
       --ignore-root-user Never kill processes owned by root.
-  -g, --kill-pgroup      Signal the victim's whole process group (never
-                         group 0 or 1, never bustd's own group).
-      --scope DIR        Only processes in this cgroup v2 directory (and its
-                         children) are candidates; its memory.current,
-                         memory.max and memory.pressure are used if present.
+  -g, --kill-pgroup      Signal the victim's whole process group, member by
+                         member, leaving protected members out (never group
+                         0 or 1, never bustd's own group).
+      --scope DIR        Only processes in this cgroup directory (and its
+                         children) are candidates. Where it has a memory
+                         limit (v2 memory.max, or v1 memory.limit_in_bytes),
+                         the memory left under it is what the rules see; its
+                         memory.pressure replaces the machine's PSI.
       --dry-run          Decide and log everything, signal nothing. Works
                          without root.
   -n, --no-daemon        Stay in the foreground (for systemd and terminals).
       --pidfile PATH     Pid file, locked while bustd runs (default
-                         /run/bustd.pid when killing; none in a dry run).
+                         /run/bustd/bustd.pid when killing; none in a dry run).
       --socket PATH      Publish events (kills, exits, failures, low-memory
                          warnings, kernel OOM kills) as JSON lines on this
                          Unix socket (default /run/bustd/bustd.sock when

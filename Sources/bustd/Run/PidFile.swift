@@ -21,7 +21,9 @@ final class PidFile {
 
     static func lock(_ path: String) -> Result<PidFile, OptionError> {
         func failure(_ text: String) -> Result<PidFile, OptionError> { .failure(OptionError(text)) }
-        if let problem = checkPrivateDirectory(parentDirectory(of: path), for: "the pid file") { return failure(problem) }
+        let directory = parentDirectory(of: path)
+        if mkdir(directory, 0o755) == 0 { _ = chmod(directory, 0o755) }  // /run/bustd without systemd's RuntimeDirectory
+        if let problem = checkPrivateDirectory(directory, for: "the pid file") { return failure(problem) }
         let fd = bustd_open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard fd >= 0 else {
             let error = bustd_errno()

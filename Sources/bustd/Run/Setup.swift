@@ -21,7 +21,7 @@ final class Setup {
     let proc: ProcDirectory
     let socketGroup: UInt32?
 
-    static let defaultPidFile = "/run/bustd.pid"
+    static let defaultPidFile = "/run/bustd/bustd.pid"
 
     private init(options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?,
                  proc: ProcDirectory, socketGroup: UInt32?) {
