@@ -1,2 +1,2 @@
 /// The release both programs report with --version.
-public let bustdVersion = "0.1.0"
+public let bustdVersion = "0.2.0"

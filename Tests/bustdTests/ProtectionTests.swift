@@ -168,3 +168,15 @@ import Testing
         #expect(membership("0::/machine.slice/machine-vm.scope\n")?.place == .other)
     }
 }
+
+@Suite struct OtherKillersTests {
+    @Test func earlyoomOomdAndNohangAreNamed() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 10, name: "earlyoom", exe: "/usr/bin/earlyoom", cmdline: "/usr/bin/earlyoom\u{0}-r\u{0}3600\u{0}")
+        try proc.add(pid: 11, name: "systemd-oomd", exe: "/usr/lib/systemd/systemd-oomd (deleted)", cmdline: "/lib/systemd/systemd-oomd\u{0}")
+        try proc.add(pid: 12, name: "python3", exe: "/usr/bin/python3.11", cmdline: "/usr/bin/python3\u{0}/usr/sbin/nohang\u{0}--monitor\u{0}")
+        // A name alone makes no killer.
+        try proc.add(pid: 13, name: "earlyoom", exe: "/home/u/earlyoom", cmdline: "./earlyoom\u{0}")
+        #expect(OtherKillers.running(proc: proc.directory()).sorted() == ["earlyoom (pid 10)", "nohang (pid 12)", "systemd-oomd (pid 11)"])
+    }
+}

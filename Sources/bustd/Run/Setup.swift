@@ -135,6 +135,9 @@ final class Setup {
         Log.notice("bustd \(bustdVersion) started: \(describeRules())")
         Log.info("\(locked); \(protection); \(priority); kill path rehearsed (\(rehearsalFaults) page faults)")
         if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
+        for other in OtherKillers.running(proc: proc) {
+            Log.warning("\(other) is running too: two OOM killers race for one emergency and may each take a victim; keep one of them")
+        }
         if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
         if let server { Log.info("publishing events on \(server.path) (instance \(server.instance))") }
         if monitor.kernelOOM == nil { Log.info("/proc/vmstat has no oom_kill counter: kernel OOM kills will not be reported") }
