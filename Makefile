@@ -102,11 +102,11 @@ e2e: bin/bustd bin/bustd-notify e2e-deps
 # The systemd guest (systemd as PID 1, a user manager for uid 1000): apps as
 # units, ManagedOOMPreference, --kill-unit, memory.oom.group, app names; and
 # the Debian packages installed, configured, run and removed there.
-e2e-systemd: bin/bustd bin/bustd-notify e2e-deps
-	e2e/run --no-build apps-avoid kill-unit oom-group
+e2e-systemd: bin/bustd bin/bustd-notify e2e-deps deb
+	e2e/run --no-build apps-avoid kill-unit oom-group package
 
-e2e-all: bin/bustd bin/bustd-notify e2e-deps
-	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build apps-avoid kill-unit oom-group
+e2e-all: bin/bustd bin/bustd-notify e2e-deps deb
+	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build apps-avoid kill-unit oom-group package
 
 # Installs what `make` built; it builds nothing and runs no apt-get, so
 # `sudo make install` after `make` touches nothing but the files below.
@@ -141,8 +141,9 @@ uninstall:
 # then copied to dist-deb/ and checked with lintian.
 deb:
 	dpkg-buildpackage -b -us -uc
-	@mkdir -p dist-deb
-	cp ../bustd_*.deb ../bustd-notify_*.deb dist-deb/
+	@rm -rf dist-deb && mkdir -p dist-deb
+	version=$$(dpkg-parsechangelog -S Version) && arch=$$(dpkg --print-architecture) && \
+		cp ../bustd_$${version}_$${arch}.deb ../bustd-notify_$${version}_$${arch}.deb dist-deb/
 	lintian --fail-on error dist-deb/*.deb
 
 clean:

@@ -1,5 +1,6 @@
 """What e2e/run and e2e/bench share: staging the guest's share, and one
 booted run of one scenario with its facts judged (scenarios.py)."""
+import glob
 import json
 import os
 import shutil
@@ -32,6 +33,10 @@ def prepare(build, flavours=("plain",)):
     shutil.copy2(f"{REPO}/Tests/bustdNotifyTests/Resources/fake_notification_server.py", f"{share}/guest/")
     for binary in ("bustd", "bustd-notify"):
         shutil.copy2(f"{REPO}/bin/{binary}", f"{share}/bin/{binary}")
+    # The Debian packages (make deb), for the systemd guest's package scenario.
+    os.makedirs(f"{share}/debs")
+    for deb in glob.glob(f"{REPO}/dist-deb/*.deb"):
+        shutil.copy2(deb, f"{share}/debs/")
     os.environ["E2E_SHARE"] = share
     return share
 
@@ -44,7 +49,10 @@ def run_one(name, daemon, run, session_dir, extra_args=()):
     with open(f"{results}/config.json", "w") as f:
         json.dump(cfg, f)
     started = time.monotonic()
-    boot = subprocess.run([f"{HERE}/boot-guest", results, cfg.get("kernel_psi", "psi=1"), cfg.get("flavour", "plain")])
+    env = dict(os.environ)
+    if cfg.get("qemu_timeout_s"):
+        env["E2E_QEMU_TIMEOUT"] = str(cfg["qemu_timeout_s"])
+    boot = subprocess.run([f"{HERE}/boot-guest", results, cfg.get("kernel_psi", "psi=1"), cfg.get("flavour", "plain")], env=env)
     wall = round(time.monotonic() - started, 1)
     try:
         with open(f"{results}/result.json") as f:

@@ -84,7 +84,7 @@ SCENARIOS = {
 # and bustd-notify as the user's service, with a desktop entry for the app.
 HOG_DESKTOP_ENTRY = "[Desktop Entry]\nType=Application\nName=Example Hog\nIcon=example-hog\nExec=/share/bin/hog\n"
 IDLE_APP = {"name": "app-gnome-org.example.Idle-7.scope", "kind": "scope", "argv": ["/share/bin/hog", "--max", "16", "--step", "16"]}
-SYSTEMD_BASE = {"flavour": "systemd", "daemons": ["bustd"], "timeout_s": 90,
+SYSTEMD_BASE = {"flavour": "systemd", "daemons": ["bustd"], "timeout_s": 90, "qemu_timeout_s": 360,
                 "desktop_files": {"org.example.Hog": HOG_DESKTOP_ENTRY}}
 SYSTEMD_SCENARIOS = {
     # The biggest app asked to be avoided (ManagedOOMPreference=avoid, set
@@ -115,6 +115,9 @@ SYSTEMD_SCENARIOS = {
          "argv": ["/share/bin/hog", "--forks", "2", "--step", "8"]}],
         "expect_dead": ["app-org.example.Group@1.service"], "expect_alive": [IDLE_APP["name"]],
         "expect_single_kill": True, "expect_kill_text": "(memory.oom.group)"},
+    # The Debian packages (make deb) installed with apt and run by their own
+    # units, hardening included: see guest/package-runner.py.
+    "package": {"flavour": "systemd", "daemons": ["bustd"], "package": True, "qemu_timeout_s": 600},
 }
 SCENARIOS.update(SYSTEMD_SCENARIOS)
 
@@ -167,6 +170,8 @@ def check(cfg, r):
 
     if "runner_error" in r:
         return ["runner failed: " + r["runner_error"]]
+    if cfg.get("package"):
+        return check_package(cfg, r)
     if cfg.get("flavour") == "systemd":
         return check_systemd(cfg, r)
     expect(r["kernel_oom_kills"] == 0, f"kernel OOM killer fired {r['kernel_oom_kills']} time(s)")
@@ -257,4 +262,49 @@ def check_systemd(cfg, r):
     if cfg.get("expect_notification"):
         expect(any(n.startswith(cfg["expect_notification"]) for n in r.get("notifications", [])),
                f"no notification {cfg['expect_notification']!r}: {r.get('notifications')}")
+    return failures
+
+
+def check_package(cfg, r):
+    """The installed packages, in the systemd guest."""
+    failures = []
+
+    def expect(condition, text):
+        if not condition:
+            failures.append(text)
+
+    expect(len(r.get("debs", [])) == 2, f"the two packages were not in the share: {r.get('debs')} (make deb)")
+    expect(r.get("install_to_active_s") is not None, "bustd.service never became active after apt-get install")
+    expect(r.get("enabled") == "enabled", f"bustd.service is {r.get('enabled')}, not enabled")
+    expect(r.get("notifier_enabled_globally") == "enabled", "bustd-notify.service is not enabled for every user")
+    expect(r.get("status_text") == "watching memory", f"STATUS= is {r.get('status_text')!r}")
+    expect(r.get("oom_score_adj") == -1000, f"bustd's oom_score_adj is {r.get('oom_score_adj')}")
+    expect((r.get("vm_locked_kib") or 0) > 0, "bustd's memory is not locked")
+    expect(r.get("socket") == {"uid": 0, "mode": "0o666"}, f"the socket is {r.get('socket')}, not root's 0666")
+    expect(r.get("runtime_dir") == {"uid": 0, "mode": "0o755"}, f"/run/bustd is {r.get('runtime_dir')}")
+    expect(r.get("journal_started_priority") == 5, "the start line is not at notice priority in the journal")
+    expect(not r.get("journal_refusals"), f"refusals in bustd's journal: {r.get('journal_refusals')}")
+    expect(not r.get("kernel_seccomp_lines"), f"the kernel logged bustd's syscalls: {r.get('kernel_seccomp_lines')}")
+    expect(r.get("status_shows_lines"), "systemctl status shows no line of bustd's")
+    expect(r.get("man_page", "").endswith("bustd.8.gz"), f"man -w bustd: {r.get('man_page')!r}")
+    expect(r.get("notifier_active"), "bustd-notify did not start with the graphical session (package enablement)")
+    expect(not r.get("autostart_units_generated"), f"systemd's XDG autostart generator made {r.get('autostart_units_generated')}")
+    expect(r.get("second_notifier_exit") == 0, f"a second bustd-notify exited {r.get('second_notifier_exit')} (0 and at once expected)")
+    hog = r.get("hog") or {}
+    expect(hog.get("killed_by_bustd"), f"the user's hog was not killed by the packaged bustd: {hog}")
+    expect(hog.get("kernel_oom_kills") == 0, f"the kernel OOM killer fired {hog.get('kernel_oom_kills')} time(s)")
+    expect(hog.get("notified"), "no notification of the kill reached the user's session")
+    expect(r.get("notifier_alive_after"), "bustd-notify did not survive")
+    at20 = r.get("hog_at_20") or {}
+    expect(at20.get("killed_by_bustd") and at20.get("decision_available_pct") is not None
+           and 15 <= at20["decision_available_pct"] <= 20, f"BUSTD_ARGS=-m 20: decided at {at20.get('decision_available_pct')} %")
+    expect(r.get("bad_option_state") == "failed", f"with a bad option the unit is {r.get('bad_option_state')}, not failed")
+    expect(r.get("bad_option_restarts") == "0", f"a bad option restarted it {r.get('bad_option_restarts')} times")
+    expect(r.get("bad_option_status_says"), "systemctl status does not show the bad option's error")
+    expect(r.get("coexistence_warning"), "no warning that earlyoom runs too")
+    expect(not r.get("after_remove_processes") and r.get("after_remove_state") != "active",
+           f"after apt-get remove: processes {r.get('after_remove_processes')}, state {r.get('after_remove_state')}")
+    expect(r.get("after_remove_conffile_kept"), "remove deleted /etc/default/bustd (a conffile: only purge should)")
+    expect(not r.get("after_purge_files"), f"left after purge: {r.get('after_purge_files')}")
+    expect(r.get("reinstall_to_active_s") is not None, "installing again did not start bustd")
     return failures
