@@ -37,7 +37,7 @@ E2E_PACKAGES := debootstrap qemu-system-x86 e2fsprogs gcc libc6-dev python3
 
 MANPAGES := man/bustd.8 man/bustd-notify.1
 
-.PHONY: all deps test-deps package-deps e2e-deps test man-lint run install uninstall clean bench deb e2e e2e-all e2e-systemd
+.PHONY: all deps test-deps package-deps e2e-deps test man-lint run install uninstall clean bench deb e2e e2e-all e2e-systemd hot-symbols
 
 all: bin/bustd bin/bustd-notify $(MANPAGES)
 
@@ -55,6 +55,8 @@ e2e-deps:
 
 # The daemon: Embedded Swift, statically linked (see Package.swift).
 bin/bustd: $(shell find Sources/bustd Sources/Shared Sources/CBustd -type f) Package.swift
+	@# The link reads Sources/bustd/hot-symbols.txt, which SwiftPM does not track.
+	rm -f .build-embedded/release/bustd
 	BUSTD_EMBEDDED=1 BUSTD_EMBEDDED_LIB="$(EMBEDDED_LIB)" $(SWIFT) build -c release --product bustd --scratch-path .build-embedded
 	@mkdir -p bin
 	cp .build-embedded/release/bustd bin/bustd
@@ -93,6 +95,12 @@ test: man-lint
 
 bench: bin/bustd
 	BUSTD_BIN=bin/bustd bench/footprint
+
+# Profiles the daemon (valgrind) and rewrites the list of functions the
+# linker puts first (Sources/bustd/hot-symbols.txt); then relinks.
+hot-symbols: bin/bustd
+	dist/hot-symbols
+	$(MAKE) bin/bustd
 
 # The default scenarios (single hog, zram, SIGTERM ignored, twelve growers); e2e-all runs
 # every scenario. Each boots a 1 GiB guest; the first run builds its image.

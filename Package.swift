@@ -15,9 +15,15 @@ let daemonSwiftSettings: [SwiftSetting] = embedded
     ? [.enableExperimentalFeature("Embedded"),
        .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections", "-Xcc", "-DBUSTD_EMBEDDED_LIBC"])]
     : []
+// The functions the running daemon uses (its loop, its kill path) first in
+// the text, so that the pages they fill are few: start-up code is dropped
+// from memory after start, and what stays resident follows the layout
+// (Sources/bustd/hot-symbols.txt, made by dist/hot-symbols).
+let hotSymbols = Context.packageDirectory + "/Sources/bustd/hot-symbols.txt"
 let daemonLinkerSettings: [LinkerSetting] = embedded
-    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm",
-                     "-Xclang-linker", "-static", "-Xlinker", "--gc-sections"])]
+    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm", "-use-ld=lld",
+                     "-Xclang-linker", "-static", "-Xlinker", "--gc-sections",
+                     "-Xlinker", "--symbol-ordering-file=" + hotSymbols, "-Xlinker", "--no-warn-symbol-ordering"])]
     : []
 
 let package = Package(
@@ -32,6 +38,7 @@ let package = Package(
         .executableTarget(
             name: "bustd",
             dependencies: ["CBustd", "Shared"],
+            exclude: ["hot-symbols.txt"],
             swiftSettings: daemonSwiftSettings,
             linkerSettings: daemonLinkerSettings),
         // The per-user notifier: ordinary Swift without Foundation, libnotify

@@ -98,8 +98,10 @@ final class Monitor {
 
     /// One look at memory, and an action if a rule fires. Returns how long
     /// to sleep before the next look.
-    func step(nowMs: Int64) -> Int {
-        if scope == nil && dying.isEmpty, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
+    /// rehearsing: the full look (figures, rules, forecast, scan ahead) runs
+    /// whatever memory says, and nothing is acted on (rehearseKillPath).
+    func step(nowMs: Int64, rehearsing: Bool = false) -> Int {
+        if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
             lastForecastMs = nil
@@ -113,7 +115,8 @@ final class Monitor {
             if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
             return interval
         }
-        checkKernelOOM(nowMs: nowMs)
+        // (A rehearsal must not consume a kernel OOM kill it would not report.)
+        if !rehearsing { checkKernelOOM(nowMs: nowMs) }
         phases.mark("vmstat")
         guard let status = readMemory() else { return 1000 }
         phases.mark("meminfo")
@@ -122,8 +125,9 @@ final class Monitor {
         let pressureValue = watched?.avg10
         tracker.update(pressure: pressureValue, stallTotalMicroseconds: watched?.totalMicroseconds,
                        cutoff: config.pressureCutoff, nowMs: nowMs)
-        let decision = decide(memory: status, pressure: pressureValue,
-                              pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
+        let ruled = decide(memory: status, pressure: pressureValue,
+                           pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
+        let decision = rehearsing ? Decision.healthy : ruled
         reapDying()
         phases.mark("exits")
         if Log.verbose {
@@ -157,7 +161,7 @@ final class Monitor {
         } else {
             pacing.reset()
             loggedWait = nil
-            if isNear(status, nowMs: nowMs) {
+            if rehearsing || isNear(status, nowMs: nowMs) {
                 scanAheadSlice(nowMs: nowMs)
                 phases.mark("scan")
                 if scanAhead != nil { soonest = Monitor.scanLookMs }
@@ -366,6 +370,8 @@ final class Monitor {
         // forecast, the scan ahead, the warning (never a real decision: a
         // rehearsal must not act on the machine's real figures).
         _ = forecast.millisecondsUntilCrossing(nowMs: bustd_monotonic_ms(), ramHeadroomKiB: 1, swapHeadroomKiB: 1)
+        _ = step(nowMs: bustd_monotonic_ms(), rehearsing: true)
+        _ = step(nowMs: bustd_monotonic_ms() + 20, rehearsing: true)
         let pass = scanner.beginPass(.all)
         while scanner.advance(pass, budgetMs: Monitor.scanSliceMs) == nil {}
         _ = chooseVictim(nowMs: bustd_monotonic_ms())
@@ -385,6 +391,7 @@ final class Monitor {
         Log.rehearsing = false
         events = server
         (tracker, forecast, pacing, shortlist, dying, lastForecastMs, lastNoVictimLogMs, lastWarningMs, loggedWait) = saved
+        scanAhead = nil
         var faultsAfter = (minor: 0, major: 0)
         bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
         return faultsAfter.minor - faultsBefore.minor + faultsAfter.major - faultsBefore.major

@@ -66,6 +66,12 @@ const char *bustd_next_subdir(struct __dirstream *dir);
 // pipes or sockets open (the launcher would wait for EOF forever).
 void bustd_close_inherited_fds(void);
 
+// Unmaps bustd's own program text from its address space (the pages stay
+// in the page cache): after start-up, code that ran once (option parsing,
+// set-up) need not stay resident. Unlocks first (madvise refuses locked
+// pages); the caller locks again and touches what it needs. Returns the
+// text's size in bytes, or -1 with errno.
+long bustd_drop_program_text(void);
 // setpriority(PRIO_PROCESS, 0, nice); -1 with errno on failure.
 int bustd_set_nice(int nice);
 // kill(2) under a name that Killer.kill does not shadow.

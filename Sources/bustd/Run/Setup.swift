@@ -131,9 +131,8 @@ final class Setup {
         }
         let priority = geteuid() == 0 && !options.dryRun ? raisePriority() : "priority unchanged (dry run or not root)"
 
-        let rehearsalFaults = monitor.rehearseKillPath()
         Log.notice("bustd \(bustdVersion) started: \(describeRules())")
-        Log.info("\(locked); \(protection); \(priority); kill path rehearsed (\(rehearsalFaults) page faults)")
+        Log.info("\(locked); \(protection); \(priority)")
         if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
         for other in OtherKillers.running(proc: proc) {
             Log.warning("\(other) is running too: two OOM killers race for one emergency and may each take a victim; keep one of them")
@@ -154,6 +153,16 @@ final class Setup {
         if bustd_sd_notify("READY=1\nSTATUS=watching memory") < 0 {
             Log.warning("cannot notify systemd: \(errorText(bustd_errno()))")
         }
+
+        // Start-up code ran once and need not stay resident: rehearse the
+        // kill path, drop the program text, lock again and rehearse again,
+        // so that what stays resident (and locked) is what the loop and the
+        // kill path run (Footprint in the README).
+        _ = monitor.rehearseKillPath()
+        let textBytes = bustd_drop_program_text()
+        let relocked = textBytes > 0 ? lockMemory() : locked
+        let rehearsalFaults = monitor.rehearseKillPath()
+        Log.info("kill path rehearsed (\(rehearsalFaults) page faults); start-up code dropped from memory (\(relocked))")
 
         monitor.run()
 
