@@ -20,9 +20,11 @@ let daemonSwiftSettings: [SwiftSetting] = embedded
 // from memory after start, and what stays resident follows the layout
 // (Sources/bustd/hot-symbols.txt, made by dist/hot-symbols).
 let hotSymbols = Context.packageDirectory + "/Sources/bustd/hot-symbols.txt"
+let staticLibc = Context.environment["BUSTD_DYNAMIC_LIBC"] != "1"
 let daemonLinkerSettings: [LinkerSetting] = embedded
-    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm", "-use-ld=lld",
-                     "-Xclang-linker", "-static", "-Xlinker", "--gc-sections",
+    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm", "-use-ld=lld"]
+                    + (staticLibc ? ["-Xclang-linker", "-static"] : [])
+                    + ["-Xlinker", "--gc-sections",
                      "-Xlinker", "--symbol-ordering-file=" + hotSymbols, "-Xlinker", "--no-warn-symbol-ordering"])]
     : []
 

@@ -2,6 +2,7 @@
 #include "cbustd_libc.h"
 #include "cbustd.h"
 #include <sys/syscall.h>
+#include <malloc.h>
 
 static int saved_argc;
 static char **saved_argv;
@@ -147,10 +148,57 @@ int bustd_lstat_identity(const char *path, FileIdentity *out) {
     return 0;
 }
 
-int bustd_next_pid(struct __dirstream *dir) {
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        const char *p = entry->d_name;
+BustdDirectory *bustd_directory_open(int dirfd, const char *path) {
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    BustdDirectory *directory = malloc(sizeof *directory);
+    if (directory == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    directory->fd = fd;
+    directory->position = directory->length = 0;
+    return directory;
+}
+
+void bustd_directory_rewind(BustdDirectory *directory) {
+    lseek(directory->fd, 0, SEEK_SET);
+    directory->position = directory->length = 0;
+}
+
+void bustd_directory_close(BustdDirectory *directory) {
+    if (directory == NULL) return;
+    close(directory->fd);
+    free(directory);
+}
+
+struct linux_dirent64_header {
+    uint64_t inode;
+    int64_t offset;
+    unsigned short length;
+    unsigned char type;
+    char name[];
+};
+
+// The next raw entry, or NULL at the end (or on an error: a directory that
+// vanished, /proc/PID of a process that exited, reads as empty).
+static struct linux_dirent64_header *next_entry(BustdDirectory *directory) {
+    if (directory->position >= directory->length) {
+        long count = syscall(SYS_getdents64, directory->fd, directory->buffer, sizeof directory->buffer);
+        if (count <= 0) return NULL;
+        directory->length = (int)count;
+        directory->position = 0;
+    }
+    struct linux_dirent64_header *entry = (struct linux_dirent64_header *)(directory->buffer + directory->position);
+    directory->position += entry->length;
+    return entry;
+}
+
+int bustd_next_pid(BustdDirectory *directory) {
+    struct linux_dirent64_header *entry;
+    while ((entry = next_entry(directory)) != NULL) {
+        const char *p = entry->name;
         if (*p < '1' || *p > '9') continue;
         long value = 0;
         for (; *p >= '0' && *p <= '9' && value < 100000000; p++) value = value * 10 + (*p - '0');
@@ -159,12 +207,12 @@ int bustd_next_pid(struct __dirstream *dir) {
     return -1;
 }
 
-const char *bustd_next_subdir(struct __dirstream *dir) {
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (entry->d_type != DT_DIR) continue;
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        return entry->d_name;
+const char *bustd_next_subdir(BustdDirectory *directory) {
+    struct linux_dirent64_header *entry;
+    while ((entry = next_entry(directory)) != NULL) {
+        if (entry->type != DT_DIR) continue;
+        if (strcmp(entry->name, ".") == 0 || strcmp(entry->name, "..") == 0) continue;
+        return entry->name;
     }
     return NULL;
 }
@@ -172,14 +220,13 @@ const char *bustd_next_subdir(struct __dirstream *dir) {
 void bustd_close_inherited_fds(void) {
     if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
     // Before Linux 5.9: close what /proc/self/fd lists.
-    DIR *dir = opendir("/proc/self/fd");
-    if (dir == NULL) return;
-    int own = dirfd(dir);
+    BustdDirectory *directory = bustd_directory_open(AT_FDCWD, "/proc/self/fd");
+    if (directory == NULL) return;
     int fd;
-    while ((fd = bustd_next_pid(dir)) >= 0) {
-        if (fd > 2 && fd != own) close(fd);
+    while ((fd = bustd_next_pid(directory)) >= 0) {
+        if (fd > 2 && fd != directory->fd) close(fd);
     }
-    closedir(dir);
+    bustd_directory_close(directory);
 }
 
 // The linker's own symbols: where the program (text and read-only data,
@@ -192,17 +239,20 @@ long bustd_drop_program_text(void) {
     uintptr_t start = (uintptr_t)__executable_start & ~(uintptr_t)(page - 1);
     uintptr_t end = ((uintptr_t)etext + page - 1) & ~(uintptr_t)(page - 1);
     if (munlockall() != 0) return -1;
-    if (madvise((void *)start, end - start, MADV_DONTNEED) != 0) return -1;
     // The kernel maps up to 64 KiB of a file around each page fault
     // ("fault-around"), but never across a mapping's bounds: marking every
     // other page DONTDUMP (which only keeps it out of core dumps) splits the
     // text into one mapping per page, so a page of code that runs makes
-    // that page resident, not its fifteen neighbours.
+    // that page resident, not its fifteen neighbours. Split first: a fault
+    // taken before the split would still map a whole 64 KiB window.
     for (uintptr_t p = start; p < end; p += 2 * (uintptr_t)page) {
         madvise((void *)p, (size_t)page, MADV_DONTDUMP);
     }
+    if (madvise((void *)start, end - start, MADV_DONTNEED) != 0) return -1;
     return (long)(end - start);
 }
+
+void bustd_trim_heap(void) { malloc_trim(0); }
 
 int bustd_set_nice(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
 int bustd_kill(int pid, int sig) { return kill(pid, sig); }

@@ -5,8 +5,7 @@ import Shared
 
 @Suite struct EventLogTests {
     func retained(_ sequence: UInt64) -> RetainedEvent {
-        RetainedEvent(sequence: sequence, subjectUID: UInt32(sequence % 3), line: Array("\(sequence)\n".utf8), redactedLine: nil,
-                      event: Event(sequence: sequence, instance: "i", timeMs: 0, payload: .kernelOOM(Event.KernelOOM(count: 1, source: .vmstat))))
+        RetainedEvent(sequence: sequence, subjectUID: UInt32(sequence % 3), line: Array("\(sequence)\n".utf8), redactedLine: nil)
     }
 
     /// subject nil: everyone's (kernel OOM); a uid: that user's; redacted:
@@ -40,6 +39,14 @@ import Shared
         #expect(log.resumePoint(uid: 1000, since: 0)! == (1, 0))
         #expect(log.resumePoint(uid: 1000, since: 4) == nil)
         #expect(log.resumePoint(uid: 1001, since: 3)! == (5, 3))
+    }
+
+    @Test func aLineIsRenumberedInPlace() {
+        let line = Array(#"{"v":1,"type":"kill","seq":4711,"instance":"x","name":"seq:9"}"#.utf8)
+        let digits = sequenceDigits(in: line)
+        #expect(String(decoding: renumbered(line, digits: digits, sequence: 3), as: UTF8.self)
+            == #"{"v":1,"type":"kill","seq":3,"instance":"x","name":"seq:9"}"#)
+        #expect(sequenceDigits(in: Array("no number".utf8)) == nil)
     }
 
     @Test func numbersFromOneAndFindsBySequence() {

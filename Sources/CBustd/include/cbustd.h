@@ -13,7 +13,7 @@
 #include "cbustd_libc.h"
 #endif
 
-struct __dirstream;  // glibc's DIR
+
 
 // argv, captured by a constructor: Embedded Swift has no CommandLine.
 int bustd_argc(void);
@@ -56,11 +56,25 @@ int bustd_fstat_identity(int fd, FileIdentity *out);
 // Of the path itself, never following a final symbolic link.
 int bustd_lstat_identity(const char *path, FileIdentity *out);
 
-// Directory walking: the next entry whose name is a positive decimal number
-// (a pid), or -1 at the end. Other entries are skipped.
-int bustd_next_pid(struct __dirstream *dir);
-// The next subdirectory name of dir (not . or ..), or NULL at the end.
-const char *bustd_next_subdir(struct __dirstream *dir);
+// A directory read with getdents64 into a small buffer of its own. glibc's
+// opendir allocates 32 KiB for its buffer, and in a daemon that locks its
+// memory every kilobyte it ever touched stays resident.
+typedef struct BustdDirectory {
+    int fd;
+    int position;
+    int length;
+    char buffer[2048];
+} BustdDirectory;
+// Opens DIRFD/PATH (dirfd AT_FDCWD for an absolute path); NULL with errno.
+BustdDirectory *bustd_directory_open(int dirfd, const char *path);
+// Starts over (a scan of /proc sees the processes of now).
+void bustd_directory_rewind(BustdDirectory *directory);
+void bustd_directory_close(BustdDirectory *directory);
+// The next entry whose name is a positive decimal number (a pid), or -1 at
+// the end. Other entries are skipped.
+int bustd_next_pid(BustdDirectory *directory);
+// The next subdirectory name (not . or ..), or NULL at the end.
+const char *bustd_next_subdir(BustdDirectory *directory);
 
 // Closes every descriptor above 2: a daemon must not hold its launcher's
 // pipes or sockets open (the launcher would wait for EOF forever).
@@ -72,6 +86,9 @@ void bustd_close_inherited_fds(void);
 // pages); the caller locks again and touches what it needs. Returns the
 // text's size in bytes, or -1 with errno.
 long bustd_drop_program_text(void);
+// Returns the heap's free memory to the kernel (malloc_trim): what start-up
+// allocated and freed need not stay resident.
+void bustd_trim_heap(void);
 // setpriority(PRIO_PROCESS, 0, nice); -1 with errno on failure.
 int bustd_set_nice(int nice);
 // kill(2) under a name that Killer.kill does not shadow.

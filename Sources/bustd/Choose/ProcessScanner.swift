@@ -98,7 +98,7 @@ final class ProcessScanner {
     let proc: ProcDirectory
     let policy: VictimPolicy
     private let pageKiB: Int64
-    private var directory: OpaquePointer?
+    private var directory: UnsafeMutablePointer<BustdDirectory>?
     /// Says once per process why it was spared.
     let protectedLog = ProtectedProcessLog()
     /// How many candidates a scan keeps.
@@ -110,7 +110,7 @@ final class ProcessScanner {
         self.pageKiB = Int64(max(sysconf(Int32(_SC_PAGESIZE)), 4096) / 1024)
     }
 
-    deinit { if let directory { closedir(directory) } }
+    deinit { bustd_directory_close(directory) }
 
     /// excluding: processes never to choose again (victims already dying).
     func scan(_ source: ProcessSource, excluding: [(pid: Int32, startTime: UInt64)] = []) -> ScanResult {
@@ -122,7 +122,7 @@ final class ProcessScanner {
             for pid in pids { consider(pid, &result, excluding: excluding) }
         case .all:
             guard let dir = openDirectory() else { break }
-            rewinddir(dir)
+            bustd_directory_rewind(dir)
             while true {
                 let pid = bustd_next_pid(dir)
                 if pid < 0 { break }
@@ -161,7 +161,7 @@ final class ProcessScanner {
         switch source {
         case .list(let pids): return Pass(pending: pids, excluding: excluding)
         case .all:
-            if let dir = openDirectory() { rewinddir(dir) }
+            if let dir = openDirectory() { bustd_directory_rewind(dir) }
             return Pass(pending: nil, excluding: excluding)
         }
     }
@@ -213,14 +213,9 @@ final class ProcessScanner {
         return result
     }
 
-    /// The proc directory stream, opened once and rewound for each scan.
-    private func openDirectory() -> OpaquePointer? {
-        if directory == nil {
-            let fd = dup(proc.fd)
-            guard fd >= 0 else { return nil }
-            directory = fdopendir(fd)
-            if directory == nil { close(fd) }
-        }
+    /// The proc directory, opened once and rewound for each scan.
+    private func openDirectory() -> UnsafeMutablePointer<BustdDirectory>? {
+        if directory == nil { directory = bustd_directory_open(proc.fd, ".") }
         return directory
     }
 

@@ -280,8 +280,8 @@ final class Killer {
 
     /// The live processes of a process group.
     private func processGroupMembers(_ group: Int32) -> [Int32] {
-        guard bustd_kill(-group, 0) == 0, let dir = opendir(proc.path) else { return [] }
-        defer { closedir(dir) }
+        guard bustd_kill(-group, 0) == 0, let dir = bustd_directory_open(proc.fd, ".") else { return [] }
+        defer { bustd_directory_close(dir) }
         var pids: [Int32] = []
         while true {
             let pid = bustd_next_pid(dir)
@@ -301,8 +301,8 @@ final class Killer {
                 if let pid = parseLeadingInteger(line), pid > 0, pid <= Int(Int32.max) { pids.append(Int32(pid)) }
             }
         }
-        guard depth < 32, let dir = opendir(directory) else { return pids }
-        defer { closedir(dir) }
+        guard depth < 32, let dir = bustd_directory_open(AT_FDCWD, directory) else { return pids }
+        defer { bustd_directory_close(dir) }
         var children: [String] = []
         while let name = bustd_next_subdir(dir) { children.append(String(cString: name)) }
         for child in children { pids.append(contentsOf: cgroupMembers(directory + "/" + child, depth: depth + 1)) }

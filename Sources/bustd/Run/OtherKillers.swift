@@ -19,8 +19,8 @@ enum OtherKillers {
 
     /// "earlyoom (pid 812)" for each one running.
     static func running(proc: ProcDirectory) -> [String] {
-        guard let dir = opendir(proc.path) else { return [] }
-        defer { closedir(dir) }
+        guard let dir = bustd_directory_open(proc.fd, ".") else { return [] }
+        defer { bustd_directory_close(dir) }
         var found: [String] = []
         while true {
             let pid = bustd_next_pid(dir)

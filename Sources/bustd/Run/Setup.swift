@@ -160,6 +160,7 @@ final class Setup {
         // kill path run (Footprint in the README).
         _ = monitor.rehearseKillPath()
         let textBytes = bustd_drop_program_text()
+        bustd_trim_heap()
         let relocked = textBytes > 0 ? lockMemory() : locked
         let rehearsalFaults = monitor.rehearseKillPath()
         Log.info("kill path rehearsed (\(rehearsalFaults) page faults); start-up code dropped from memory (\(relocked))")

@@ -8,10 +8,11 @@ struct RetainedEvent {
     var subjectUID: UInt32?
     var line: [UInt8]
     var redactedLine: [UInt8]?
-    /// The event itself (and its redacted copy), for peers that number
-    /// events their own way.
-    var event: Event
-    var redactedEvent: Event?
+    /// Where the digits of "seq" sit in line (and in redactedLine), so a
+    /// peer that numbers events its own way gets the same line with its
+    /// number spliced in, without the event being kept a second time.
+    var sequenceDigits: Range<Int>? = nil
+    var redactedSequenceDigits: Range<Int>? = nil
     /// Events every peer sees (subjectUID nil, or a redacted copy) up to
     /// and including this one; and, for an event only its subject's user
     /// sees, that user's such events up to and including it.
@@ -102,4 +103,22 @@ struct EventLog {
         guard let oldest = oldestSequence, sequence >= oldest, sequence < nextSequence else { return nil }
         return ring[(start + Int(sequence - oldest)) % ring.count]
     }
+}
+
+/// The byte range of the number after `"seq":` in an encoded line.
+func sequenceDigits(in line: [UInt8]) -> Range<Int>? {
+    let key = Array("\"seq\":".utf8)
+    guard line.count > key.count else { return nil }
+    for start in 0...(line.count - key.count) where line[start] == key[0] && Array(line[start..<(start + key.count)]) == key {
+        var end = start + key.count
+        while end < line.count, line[end] >= 0x30, line[end] <= 0x39 { end += 1 }
+        return (start + key.count)..<end
+    }
+    return nil
+}
+
+/// line with its "seq" number replaced.
+func renumbered(_ line: [UInt8], digits: Range<Int>?, sequence: UInt64) -> [UInt8] {
+    guard let digits else { return line }
+    return Array(line[..<digits.lowerBound]) + Array("\(sequence)".utf8) + Array(line[digits.upperBound...])
 }

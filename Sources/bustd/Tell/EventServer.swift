@@ -138,9 +138,11 @@ final class EventServer {
     func publish(_ payload: Event.Payload) -> UInt64 {
         let retained = log.append { sequence in
             let event = Event(sequence: sequence, instance: instance, timeMs: bustd_realtime_ms(), payload: payload)
-            let redacted = redacted(event)
-            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID, line: Array(event.encodeLine().utf8),
-                                 redactedLine: redacted.map { Array($0.encodeLine().utf8) }, event: event, redactedEvent: redacted)
+            let line = Array(event.encodeLine().utf8)
+            let redactedLine = redacted(event).map { Array($0.encodeLine().utf8) }
+            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID, line: line, redactedLine: redactedLine,
+                                 sequenceDigits: sequenceDigits(in: line),
+                                 redactedSequenceDigits: redactedLine.flatMap { sequenceDigits(in: $0) })
         }
         for peer in peers { flush(peer) }
         removeDroppedPeers()
@@ -165,9 +167,10 @@ final class EventServer {
         if peer.seesAll { return event.line }
         guard event.isVisible(to: peer.uid) else { return nil }
         peer.visibleSequence += 1
-        var copy = event.subjectUID == peer.uid || event.redactedEvent == nil ? event.event : event.redactedEvent!
-        copy.sequence = peer.visibleSequence
-        return Array(copy.encodeLine().utf8)
+        if event.subjectUID == peer.uid || event.redactedLine == nil {
+            return renumbered(event.line, digits: event.sequenceDigits, sequence: peer.visibleSequence)
+        }
+        return renumbered(event.redactedLine ?? [], digits: event.redactedSequenceDigits, sequence: peer.visibleSequence)
     }
 
     // MARK: Polling

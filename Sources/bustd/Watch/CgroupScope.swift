@@ -47,8 +47,8 @@ final class CgroupScope {
             }
         }
         // cgroup trees are shallow; the bound only stops a pathological one.
-        guard depth < 32, let dir = opendir(directory) else { return }
-        defer { closedir(dir) }
+        guard depth < 32, let dir = bustd_directory_open(AT_FDCWD, directory) else { return }
+        defer { bustd_directory_close(dir) }
         var children: [String] = []
         while let name = bustd_next_subdir(dir) { children.append(String(cString: name)) }
         for child in children { collect(directory + "/" + child, into: &pids, depth: depth + 1) }
