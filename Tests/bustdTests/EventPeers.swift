@@ -38,6 +38,7 @@ enum EventPeers {
         lines = [{"t": t, "line": line.decode("utf-8", "replace")} for t, line in receive_lines(s)]
         json.dump(lines, open(out, "w"))
     elif mode == "many":
+        # COUNT connections that read every line, until the end or until OUT.stop exists.
         count = int(extra)
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 100), hard))
@@ -52,7 +53,7 @@ enum EventPeers {
         hellos = [0] * count
         closed = [False] * count
         open(out + ".ready", "w").write("ready")
-        while time.time() < end:
+        while time.time() < end and not os.path.exists(out + ".stop"):
             for fd, ev in poller.poll(100):
                 i = by_fd[fd]
                 try:
@@ -89,9 +90,28 @@ enum EventPeers {
         s.shutdown(socket.SHUT_WR)
         json.dump({"lines": len(receive_lines(s))}, open(out, "w"))
     elif mode == "noread":
+        # Never reads while connected: waits for bustd to hang up (POLLHUP
+        # comes without a read), then reads what is left to the end.
         s = connect()
-        time.sleep(seconds)
-        json.dump({"ok": True}, open(out, "w"))
+        start = time.time()
+        poller = select.poll()
+        poller.register(s, select.POLLHUP)
+        hup_after = None
+        while time.time() < end and hup_after is None:
+            if any(ev & select.POLLHUP for _, ev in poller.poll(100)):
+                hup_after = time.time() - start
+        ended = None
+        if hup_after is not None:
+            s.settimeout(5)
+            try:
+                while s.recv(65536):
+                    pass
+                ended = "eof"
+            except ConnectionResetError:
+                ended = "reset"
+            except socket.timeout:
+                ended = "timeout"
+        json.dump({"hup_after": hup_after, "ended": ended}, open(out, "w"))
     elif mode == "flood":
         # Connections one after another, each writing more than a peer may.
         count, dropped = int(extra), 0

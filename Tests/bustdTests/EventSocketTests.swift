@@ -140,6 +140,50 @@ import Testing
         #expect(run.stop() == 0)
     }
 
+    /// A peer that stops reading costs a cursor into the event log, not a
+    /// copy of its backlog: once more events than the log keeps have passed
+    /// it by, bustd hangs up on it, while the peers that read get every
+    /// event and the daemon goes on.
+    @Test(.needsRoot) func aPeerThatNeverReadsIsDroppedOnceTheLogPassesIt() throws {
+        let cgroup = try TestCgroup()
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let dryVictim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
+        // A dry run with no cooldown decides at every look: tens of kill
+        // events a second, enough to fill the non-reader's socket buffer
+        // and then pass it by more than the log keeps within seconds.
+        let run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
+                                 "--cooldown", "0", "--socket", socket])
+        try run.waitForLine(containing: "publishing events on")
+        let (readers, outReaders) = try EventPeers.start("many", socket: socket, seconds: 60, extra: "3")
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: outReaders + ".ready") { usleep(20_000) }
+        let (noReader, outNoReader) = try EventPeers.start("noread", socket: socket, seconds: 40)
+        _ = noReader.waitForSignal(timeout: 45)
+        #expect(!noReader.isRunning, "the non-reader did not exit")
+        FileManager.default.createFile(atPath: outReaders + ".stop", contents: nil)
+        readers.process.waitUntilExit()
+
+        let dropped = try EventPeers.json(outNoReader)
+        print("the peer that never reads: \(dropped)")
+        #expect(dropped["hup_after"] is Double, "the peer that never reads was never dropped")
+        #expect(dropped["ended"] as? String == "eof" || dropped["ended"] as? String == "reset", "\(dropped)")
+        #expect(run.log.contains("dropping event peer pid \(noReader.pid) uid 0: it stopped reading and missed events"))
+        // The readers: connected all along, every event without a gap,
+        // more of them than the log keeps.
+        let result = try EventPeers.json(outReaders)
+        #expect(result["hellos"] as? [Int] == [1, 1, 1])
+        #expect(result["closed"] as? [Bool] == [false, false, false], "a reader was dropped")
+        for arrivals in result["arrivals"] as? [[String: Double]] ?? [] {
+            let sequences = arrivals.keys.compactMap { Int($0) }.sorted()
+            #expect(sequences.count > EventLog.capacity, "only \(sequences.count) events")
+            #expect(sequences.last.map { $0 - sequences[0] + 1 } == sequences.count, "a reader missed events")
+        }
+        #expect(run.process.isRunning)
+        #expect(dryVictim.isRunning, "a dry run signalled its victim")
+        #expect(run.stop() == 0)
+    }
+
     @Test(.needsRoot, .enabled(if: (try? String(contentsOfFile: "/etc/group", encoding: .utf8))?.contains("\nusers:x:100:") == true))
     func socketGroupMembersSeeEverything() throws {
         let directory = try socketDirectory()

@@ -326,6 +326,14 @@ final class EventServer {
 
     /// Writes what the peer may see, until the socket would block.
     private func flush(_ peer: EventPeer) {
+        // A peer whose socket is full gets no further than its pending line
+        // until it reads: drop it as soon as the log has moved past it, not
+        // when it reads again, so a peer that never reads does not hold its
+        // place (and its cursor) for ever.
+        if let oldest = log.oldestSequence, peer.nextSequence < oldest {
+            drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later")
+            return
+        }
         while peer.dropReason == nil {
             if peer.pendingOffset >= peer.pending.count {
                 peer.pending.removeAll(keepingCapacity: true)
