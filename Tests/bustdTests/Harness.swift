@@ -12,6 +12,18 @@ enum Harness {
 
     static var isRoot: Bool { geteuid() == 0 }
 
+    /// CAP_SYS_RESOURCE (linux/capability.h): needed to lower oom_score_adj.
+    static let capSysResource = 24
+
+    /// Whether this process holds the capability (CapEff, /proc/self/status).
+    /// Root in a container often lacks some.
+    static func hasCapability(_ number: Int) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << UInt64(number)) != 0
+    }
+
     /// The cgroup v2 mount: /sys/fs/cgroup/unified on hybrid systems like
     /// these machines, /sys/fs/cgroup on unified ones.
     static var cgroup2Mount: String? {
