@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import bustd
 
@@ -34,11 +35,25 @@ import Testing
         #expect(withBytes("\u{0}\u{1}garbage") { parseMemoryInfo($0) } == nil)
     }
 
-    @Test func readsTheRealFileTwiceThroughOneDescriptor() throws {
-        let reader = try #require(MemoryInfoReader())
-        let first = try #require(reader.read())
-        let second = try #require(reader.read())
-        #expect(first.totalKiB == second.totalKiB && first.totalKiB > 0)
+    /// One descriptor, each read from the start: the second read sees what
+    /// the file says now (rewritten in place, as /proc/meminfo changes
+    /// under the same descriptor), not the end of the first read.
+    @Test func readsTwiceThroughOneDescriptorAndSeesTheNewFigures() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meminfo-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try sample.write(toFile: path, atomically: false, encoding: .utf8)
+        let reader = try #require(MemoryInfoReader(path: path))
+        #expect(reader.read()?.availableKiB == 1_600_000)
+        // Same length, same file: written over through another descriptor.
+        let rewritten = sample.replacingOccurrences(of: "MemAvailable:    1600000 kB", with: "MemAvailable:     800000 kB")
+        #expect(rewritten.utf8.count == sample.utf8.count)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.write(contentsOf: Data(rewritten.utf8))
+        try handle.close()
+        #expect(reader.read()?.availableKiB == 800_000)
+        // And the real file, twice.
+        let real = try #require(MemoryInfoReader())
+        #expect(real.read() != nil && real.read() != nil)
     }
 
     @Test func quickLookMultipliesByMemUnit() throws {
