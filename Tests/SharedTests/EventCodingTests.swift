@@ -425,13 +425,14 @@ private func replacing(_ old: String, with new: String) -> String {
         #expect(SubscribeRequest(instance: "a").replaysFrom(daemonInstance: "a") == nil)
     }
 
-    // MARK: jq, when installed
+    // MARK: jq
 
+    /// jq is one of the Makefile's TEST_PACKAGES: without it this fails
+    /// rather than passing with nothing checked.
     @Test func jqReadsEveryLine() throws {
         let paths = ["/usr/bin/jq", "/usr/local/bin/jq", "/bin/jq"]
-        guard let jq = paths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return  // not installed: nothing to check against
-        }
+        let jq = try #require(paths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+                              "jq is not installed (it is in the Makefile's TEST_PACKAGES: make test-deps)")
         let allLines = samples.map { $0.encodeLine() }.joined()
         let types = try runJQ(jq, ["-c", ".type"], input: allLines)
         #expect(types == samples.map { "\"" + $0.type.rawValue + "\"\n" }.joined())
