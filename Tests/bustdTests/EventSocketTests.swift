@@ -311,21 +311,29 @@ import Testing
         #expect(run.stop() == 0)
     }
 
-    /// A kernel OOM kill, confined to a cgroup v1 memory controller with a
-    /// 24 MiB limit that a 64 MiB process overruns.
-    @Test(.needsRoot, .enabled(if: FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.limit_in_bytes")))
-    func kernelOOMKillsAreReported() throws {
+    /// A kernel OOM kill, confined to a memory cgroup with a 24 MiB limit
+    /// that a 64 MiB process overruns: under the memory controller of
+    /// cgroup v1 (hybrid machines), and of cgroup v2 where it is there.
+    @Test(.needsRoot, .enabled(if: Harness.hasV1MemoryController, "needs the cgroup v1 memory controller (/sys/fs/cgroup/memory)"))
+    func kernelOOMKillsAreReportedUnderCgroupV1() throws {
+        try reportsAKernelOOMKill(in: TestCgroup(memory: .v1))
+    }
+
+    @Test(.needsRoot, .enabled(if: Harness.hasV2MemoryController,
+                               "needs the memory controller on cgroup v2 (\"memory\" in the cgroup2 mount's cgroup.controllers); hybrid machines have it on v1"))
+    func kernelOOMKillsAreReportedUnderCgroupV2() throws {
+        try reportsAKernelOOMKill(in: TestCgroup(memory: .v2))
+    }
+
+    func reportsAKernelOOMKill(in memcg: TestCgroup) throws {
         let directory = try socketDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/bustd.sock"
         let run = try DaemonRun(["-n", "--dry-run", "--socket", socket])
         try run.waitForLine(containing: "publishing events on")
         let (peer, out) = try EventPeers.start("listen", socket: socket, seconds: 17)
-        let memcg = "/sys/fs/cgroup/memory/bustd-test-oom-\(getpid())"
-        try FileManager.default.createDirectory(atPath: memcg, withIntermediateDirectories: false)
-        defer { rmdir(memcg) }
-        try "25165824".write(toFile: memcg + "/memory.limit_in_bytes", atomically: false, encoding: .utf8)
-        let victim = try Child("sh -c 'echo $$ > \(memcg)/cgroup.procs; exec \(Harness.python) -c \"b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\"'")
+        try memcg.setMemoryLimit(bytes: 24 << 20, withoutSwap: true)
+        let victim = try Child("\(Harness.python) -c \"b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\"", cgroup: memcg)
         #expect(victim.waitForSignal(timeout: 10) == SIGKILL)
         // Memory is plentiful, so the counter is read every 10 s: the report
         // is due within 10 s of the kill (a margin for a busy machine).

@@ -35,6 +35,19 @@ enum Harness {
         return nil
     }
 
+    /// The memory controller on cgroup v2: listed in the cgroup2 mount's
+    /// cgroup.controllers (on hybrid machines it is on v1 instead).
+    static var hasV2MemoryController: Bool {
+        guard let mount = cgroup2Mount,
+              let controllers = try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8) else { return false }
+        return controllers.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory")
+    }
+
+    /// The cgroup v1 memory controller, mounted where systemd puts it.
+    static var hasV1MemoryController: Bool {
+        FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    }
+
     static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
     /// A directory only this test process's user may write to (0755), for
@@ -97,18 +110,27 @@ final class TestCgroup {
     /// The cgroup v1 memory hierarchy (no cgroup.kill, other file names).
     let isV1Memory: Bool
 
-    init(memoryLimited: Bool = false) throws {
+    enum MemoryController { case v1, v2 }
+
+    convenience init(memoryLimited: Bool = false) throws {
+        try self.init(memory: memoryLimited ? (Harness.hasV2MemoryController ? .v2 : .v1) : nil)
+    }
+
+    /// A cgroup under this memory controller, or a plain cgroup v2 one (nil).
+    init(memory: MemoryController?) throws {
         let mount = try #require(Harness.cgroup2Mount, "no cgroup v2 mount")
         let name = "bustd-test-\(getpid())-\(UUID().uuidString.prefix(8))"
-        let v2HasMemory = ((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "")
-            .split(separator: " ").contains { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "memory" }
-        if memoryLimited && !v2HasMemory {
-            let v1 = "/sys/fs/cgroup/memory"
-            try #require(FileManager.default.fileExists(atPath: v1 + "/memory.limit_in_bytes"), "no memory controller, v1 or v2")
-            path = v1 + "/" + name
+        switch memory {
+        case .v1:
+            try #require(Harness.hasV1MemoryController, "no cgroup v1 memory controller")
+            path = "/sys/fs/cgroup/memory/" + name
             isV1Memory = true
-        } else {
-            if memoryLimited { try? "+memory".write(toFile: mount + "/cgroup.subtree_control", atomically: false, encoding: .utf8) }
+        case .v2:
+            try #require(Harness.hasV2MemoryController, "no memory controller on cgroup v2")
+            try? "+memory".write(toFile: mount + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+            path = mount + "/" + name
+            isV1Memory = false
+        case nil:
             path = mount + "/" + name
             isV1Memory = false
         }
@@ -136,8 +158,17 @@ final class TestCgroup {
         let first = usageBytes
         usleep(200_000)
         let limit = Int(Double(max(first, usageBytes)) / (1 - percent / 100))
-        try String(limit).write(toFile: path + (isV1Memory ? "/memory.limit_in_bytes" : "/memory.max"), atomically: false, encoding: .utf8)
+        try setMemoryLimit(bytes: limit)
         return limit
+    }
+
+    /// withoutSwap: nothing may go to swap either (where swap is accounted),
+    /// so a process over the limit is OOM-killed, not swapped out.
+    func setMemoryLimit(bytes: Int, withoutSwap: Bool = false) throws {
+        try String(bytes).write(toFile: path + (isV1Memory ? "/memory.limit_in_bytes" : "/memory.max"), atomically: false, encoding: .utf8)
+        guard withoutSwap else { return }
+        try? (isV1Memory ? String(bytes) : "0").write(toFile: path + (isV1Memory ? "/memory.memsw.limit_in_bytes" : "/memory.swap.max"),
+                                                   atomically: false, encoding: .utf8)
     }
 
     func destroy() {
