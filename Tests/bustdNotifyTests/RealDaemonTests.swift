@@ -35,7 +35,10 @@ struct RealDaemonTests {
         // The kill event's own time stamp is when it left the daemon.
         try session.waitFor("the recorded kill event") { RealDaemon.events(session.sessionDirectory + "/events.json").contains { $0["type"] as? String == "kill" } }
         let event = try #require(RealDaemon.events(session.sessionDirectory + "/events.json").first { $0["type"] as? String == "kill" })
-        let latencyMs = (call["time"] as? Double ?? 0) * 1000 - Double(event["time"] as? Int ?? 0)
+        // A missing time must fail, not count as 0.
+        let calledAt = try #require(call["time"] as? Double, "the Notify call has no time: \(call)")
+        let sentAtMs = try #require(event["time"] as? Int, "the kill event has no time: \(event)")
+        let latencyMs = calledAt * 1000 - Double(sentAtMs)
         print("bustd -> bustd-notify -> Notify: \(String(format: "%.1f", latencyMs)) ms after the kill event left the daemon")
         #expect(latencyMs >= 0 && latencyMs < 100)
 
