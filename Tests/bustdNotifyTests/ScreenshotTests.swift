@@ -6,6 +6,9 @@ enum DesktopTools {
     static let xvfb = "/usr/bin/Xvfb"
     static let dunst = "/usr/bin/dunst"
     static let dbusSend = "/usr/bin/dbus-send"
+    /// dunst's own client (its history runs busctl, from systemd).
+    static let dunstctl = "/usr/bin/dunstctl"
+    static let busctl = "/usr/bin/busctl"
     static let importTool = "/usr/bin/import"
     // /usr/bin, not whatever comes first on PATH: ImageMagick's own convert and compare.
     static let convert = "/usr/bin/convert"
@@ -13,7 +16,7 @@ enum DesktopTools {
 
     static var canRun: Bool {
         guard geteuid() == 0 else { return false }
-        let tools = ["/usr/bin/setpriv", "/usr/bin/dbus-daemon", dbusSend, xvfb, dunst, importTool, convert, compare]
+        let tools = ["/usr/bin/setpriv", "/usr/bin/dbus-daemon", dbusSend, xvfb, dunst, dunstctl, busctl, importTool, convert, compare]
         return tools.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
@@ -80,9 +83,11 @@ final class VirtualDisplay {
 }
 
 /// bustd-notify --test against a real notification server (dunst) on a
-/// virtual display, with a screenshot kept in .build/test-artifacts/.
+/// virtual display, with a screenshot kept in .build/test-artifacts/; the
+/// text is read back from dunst (`dunstctl history`), since pixels change
+/// for any notification.
 @Suite(.serialized, .enabled(if: DesktopTools.canRun,
-                             "needs root, setpriv, dbus-daemon, dbus-send, Xvfb, dunst and ImageMagick (import, convert, compare)"))
+                             "needs root, setpriv, dbus-daemon, dbus-send, Xvfb, dunst, dunstctl, busctl and ImageMagick (import, convert, compare)"))
 struct ScreenshotTests {
     @Test func testNotificationIsVisibleOnADesktop() throws {
         try FileManager.default.createDirectory(atPath: DesktopTools.artifacts, withIntermediateDirectories: true)
@@ -127,26 +132,57 @@ struct ScreenshotTests {
         #expect(pixels > 5_000, "only \(pixels) pixels differ from the screenshot before the notification")
         print("bustd-notify screenshot: \(after), \(size) bytes, \(colours) colours, "
               + "standard deviation \(deviation), \(Int(pixels)) pixels changed")
+
+        // Pixels change for any notification: the text is checked in dunst
+        // itself. Its history holds closed notifications, so close it first.
+        try sessionOutput([DesktopTools.dunstctl, "close-all"], in: session)
+        let history = try sessionOutput([DesktopTools.dunstctl, "history"], in: session)
+        let shown = try #require(dunstHistory(history).first, "dunst's history is empty: \(history)")
+        #expect(shown["appname"] == "bustd", "\(shown)")
+        #expect(shown["summary"] == "Test: bustd killed firefox (PID 4242)", "\(shown)")
+        #expect(shown["body"]?.contains("This is a test from bustd-notify --test: nothing was killed.") == true, "\(shown)")
+    }
+
+    /// The notifications in `dunstctl history` (busctl's JSON: each field
+    /// a {"type", "data"} pair), newest first, as field name to text.
+    private func dunstHistory(_ json: String) throws -> [[String: String]] {
+        let reply = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let lists = reply?["data"] as? [[[String: Any]]] ?? []
+        return (lists.first ?? []).map { fields in
+            fields.compactMapValues { ($0 as? [String: Any])?["data"].map { "\($0)" } }
+        }
     }
 
     /// Waits until dunst owns org.freedesktop.Notifications on the session bus,
     /// so that the notification is not left to D-Bus activation.
     private func waitForNotificationServer(_ session: NotifySession, dunst: Process, log: String) throws {
-        let answer = session.directory + "/name-has-owner"
         let deadline = Date().addingTimeInterval(15)
         while true {
             guard dunst.isRunning else { throw HarnessError("dunst exited; its log:\n\(contents(of: log))") }
-            _ = FileManager.default.createFile(atPath: answer, contents: nil)
-            let query = try session.start([DesktopTools.dbusSend, "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                                           "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-                                           "string:org.freedesktop.Notifications"], log: answer)
-            _ = try query.waitForExit("dbus-send", timeout: 10)
-            if contents(of: answer).contains("boolean true") { return }
+            let answer = try sessionOutput([DesktopTools.dbusSend, "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                                            "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                                            "string:org.freedesktop.Notifications"], in: session, allowed: nil)
+            if answer.contains("boolean true") { return }
             guard Date() < deadline else {
                 throw HarnessError("dunst did not take org.freedesktop.Notifications; its log:\n\(contents(of: log))")
             }
             usleep(50_000)
         }
+    }
+
+    /// Runs a command as the session's user, on its bus, with a deadline;
+    /// returns its output (stdout and stderr). allowed: the exit statuses
+    /// taken as success, nil for any.
+    @discardableResult
+    private func sessionOutput(_ command: [String], in session: NotifySession, allowed: Set<Int32>? = [0],
+                               timeout: TimeInterval = 10) throws -> String {
+        let output = session.directory + "/session-output-\(UUID().uuidString.prefix(8))"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let name = URL(fileURLWithPath: command[0]).lastPathComponent
+        let status = try session.start(command, log: output).waitForExit(name, timeout: timeout)
+        let text = contents(of: output)
+        if let allowed, !allowed.contains(status) { throw HarnessError("\(name) exited \(status):\n\(text)") }
+        return text
     }
 
     /// Runs a tool as root with a deadline; returns its output (stdout, then stderr).
