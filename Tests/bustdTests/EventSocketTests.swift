@@ -83,16 +83,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: socket), "socket left behind")
     }
 
+    /// A dry run over a cgroup of its own with one victim, deciding every
+    /// `cooldown` seconds: a steady stream of kill events on its socket.
+    final class DryRunKillStream {
+        let cgroup: TestCgroup
+        let directory: String
+        let socket: String
+        let victim: Child
+        let run: DaemonRun
+
+        init(cooldown: String, directory: String) throws {
+            self.directory = directory
+            cgroup = try TestCgroup()
+            socket = directory + "/bustd.sock"
+            victim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
+            run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
+                                 "--cooldown", cooldown, "--socket", socket])
+            try run.waitForLine(containing: "publishing events on")
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
     @Test(.needsRoot) func aThousandPeersAndMisbehavingOnesDoNotDelayEvents() throws {
-        let cgroup = try TestCgroup()
-        let directory = try socketDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/bustd.sock"
-        let dryVictim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
-        // A dry run decides every 0.5 s: a steady stream of kill events.
-        let run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
-                                 "--cooldown", "0.5", "--socket", socket])
-        try run.waitForLine(containing: "publishing events on")
+        // A kill event every 0.5 s.
+        let stream = try DryRunKillStream(cooldown: "0.5", directory: try socketDirectory())
+        let (run, socket, dryVictim) = (stream.run, stream.socket, stream.victim)
         usleep(300_000)
         let rssBefore = try residentKiB(run.process.processIdentifier)
 
@@ -145,17 +161,11 @@ import Testing
     /// it by, bustd hangs up on it, while the peers that read get every
     /// event and the daemon goes on.
     @Test(.needsRoot) func aPeerThatNeverReadsIsDroppedOnceTheLogPassesIt() throws {
-        let cgroup = try TestCgroup()
-        let directory = try socketDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/bustd.sock"
-        let dryVictim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
-        // A dry run with no cooldown decides at every look: tens of kill
-        // events a second, enough to fill the non-reader's socket buffer
-        // and then pass it by more than the log keeps within seconds.
-        let run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
-                                 "--cooldown", "0", "--socket", socket])
-        try run.waitForLine(containing: "publishing events on")
+        // No cooldown: a decision at every look, tens of kill events a
+        // second, enough to fill the non-reader's socket buffer and then
+        // pass it by more than the log keeps within seconds.
+        let stream = try DryRunKillStream(cooldown: "0", directory: try socketDirectory())
+        let (run, socket, dryVictim) = (stream.run, stream.socket, stream.victim)
         let (readers, outReaders) = try EventPeers.start("many", socket: socket, seconds: 60, extra: "3")
         for _ in 0..<300 where !FileManager.default.fileExists(atPath: outReaders + ".ready") { usleep(20_000) }
         let (noReader, outNoReader) = try EventPeers.start("noread", socket: socket, seconds: 40)
