@@ -16,6 +16,16 @@ import Testing
         return try DaemonRun(["-n", "--scope", cgroup.path, "-m", thresholds, "-s", "100", "--pidfile", pidFile] + extra)
     }
 
+    /// A 64 MiB process group leader ("bk-leader") and its two children
+    /// ("bk-leader-c"; the first ignores SIGTERM), once both are there.
+    func groupLeader(in cgroup: TestCgroup) throws -> (Child, [Int32]) {
+        let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
+        var members: [Int32] = []
+        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
+        try #require(members.count == 2)
+        return (leader, members)
+    }
+
     @Test(.needsRoot) func killsTheBiggestChildWithSIGTERM() throws {
         let cgroup = try TestCgroup(memoryLimited: true)
         let small = try Child.hog("bk-small", mb: 8, cgroup: cgroup)
@@ -74,10 +84,7 @@ import Testing
         let bystander = try Child.hog("bk-bystander", mb: 8, cgroup: cgroup)
         // The leader holds the most; its two children share its group, and
         // the first ignores SIGTERM, so the group needs the escalation.
-        let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
-        var members: [Int32] = []
-        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
-        try #require(members.count == 2)
+        let (leader, members) = try groupLeader(in: cgroup)
         let run = try daemon(cgroup, ["-g", "--grace", "1"])
 
         let killing = try run.waitForLine(containing: "killing pid")
@@ -92,10 +99,7 @@ import Testing
 
     @Test(.needsRoot) func withoutTheGroupFlagOnlyTheLeaderDies() throws {
         let cgroup = try TestCgroup(memoryLimited: true)
-        let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
-        var members: [Int32] = []
-        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
-        try #require(members.count == 2)
+        let (leader, members) = try groupLeader(in: cgroup)
         let run = try daemon(cgroup, ["--grace", "5"])
         #expect(victimPID(in: try run.waitForLine(containing: "killing pid")) == leader.pid)
         #expect(leader.waitForSignal() == SIGTERM)
@@ -154,10 +158,7 @@ import Testing
     /// member out, where kill(-pgid) would have reached it too.
     @Test(.needsRoot) func theGroupFlagLeavesProtectedMembersAlive() throws {
         let cgroup = try TestCgroup(memoryLimited: true)
-        let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
-        var members: [Int32] = []
-        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
-        try #require(members.count == 2)
+        let (leader, members) = try groupLeader(in: cgroup)
         let run = try daemon(cgroup, ["-g", "--grace", "1", "-u", "bk-leader-c"])
         let killing = try run.waitForLine(containing: "killing pid")
         #expect(victimPID(in: killing) == leader.pid)
