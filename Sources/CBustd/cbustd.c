@@ -3,6 +3,7 @@
 #include "cbustd.h"
 #include <sys/syscall.h>
 #include <malloc.h>
+#include <sys/auxv.h>
 
 static int saved_argc;
 static char **saved_argv;
@@ -12,6 +13,33 @@ __attribute__((constructor)) static void bustd_capture_args(int argc, char **arg
     (void)envp;
     saved_argc = argc;
     saved_argv = argv;
+}
+
+// glibc's per-thread cache (tcache) keeps up to seven freed chunks of each
+// small size out of the heap's free lists, where malloc_trim cannot give
+// their pages back: after start-up the heap stays scattered over twice the
+// pages it needs. Tunables are read only at start, from the environment,
+// so bustd starts itself again once with the cache off, unless the caller
+// set GLIBC_TUNABLES (theirs is kept). The variable is removed again at
+// once (bustd_forget_tunables), so that nothing bustd starts inherits it.
+static const char tunables[] = "GLIBC_TUNABLES=glibc.malloc.tcache_count=0";
+
+void bustd_restart_without_tcache(void) {
+    extern char **environ;
+    if (getenv("GLIBC_TUNABLES") != NULL || getauxval(AT_SECURE) || saved_argv == NULL) return;
+    size_t count = 0;
+    while (environ[count] != NULL) count++;
+    char **environment = calloc(count + 2, sizeof *environment);
+    if (environment == NULL) return;
+    memcpy(environment, environ, count * sizeof *environment);
+    environment[count] = (char *)tunables;
+    execve("/proc/self/exe", saved_argv, environment);
+    free(environment);  // /proc not mounted, or exec refused: run as we are
+}
+
+void bustd_forget_tunables(void) {
+    const char *value = getenv("GLIBC_TUNABLES");
+    if (value != NULL && strcmp(value, tunables + sizeof "GLIBC_TUNABLES=" - 1) == 0) unsetenv("GLIBC_TUNABLES");
 }
 
 int bustd_argc(void) { return saved_argc; }
@@ -234,25 +262,82 @@ void bustd_close_inherited_fds(void) {
 extern char __executable_start[];
 extern char etext[];
 
-long bustd_drop_program_text(void) {
+static void drop_scratch(void);
+
+// The stack below the running frame holds nothing live: its pages (the
+// deepest calls ever made, and the reserve the kill path's rehearsal
+// touched) are given back too, a page of margin kept. madvise skips the
+// unmapped part of the range below the stack.
+static void drop_unused_stack(long page) {
+    char here;
+    uintptr_t below = ((uintptr_t)&here & ~(uintptr_t)(page - 1)) - 2 * (uintptr_t)page;
+    uintptr_t floor = below - 256 * (uintptr_t)page;  // 1 MiB: deeper than bustd ever goes
+    madvise((void *)floor, below - floor, MADV_DONTNEED);
+}
+
+long bustd_drop_resident(void) {
     long page = sysconf(_SC_PAGESIZE);
     uintptr_t start = (uintptr_t)__executable_start & ~(uintptr_t)(page - 1);
     uintptr_t end = ((uintptr_t)etext + page - 1) & ~(uintptr_t)(page - 1);
-    if (munlockall() != 0) return -1;
-    // The kernel maps up to 64 KiB of a file around each page fault
-    // ("fault-around"), but never across a mapping's bounds: marking every
-    // other page DONTDUMP (which only keeps it out of core dumps) splits the
-    // text into one mapping per page, so a page of code that runs makes
-    // that page resident, not its fifteen neighbours. Split first: a fault
-    // taken before the split would still map a whole 64 KiB window.
-    for (uintptr_t p = start; p < end; p += 2 * (uintptr_t)page) {
-        madvise((void *)p, (size_t)page, MADV_DONTDUMP);
+    long dropped = -1;
+    // madvise refuses locked pages: unlock, drop, lock again, all here, so
+    // that no code runs between the drop and the return but this function
+    // and the libc calls it makes (whose pages then stay resident).
+    if (munlockall() == 0) {
+        malloc_trim(0);
+        drop_scratch();
+        drop_unused_stack(page);
+        // The kernel maps up to 64 KiB of a file around each page fault
+        // ("fault-around"), but never across a mapping's bounds: marking
+        // every other page DONTDUMP (which only keeps it out of core dumps)
+        // splits the text into one mapping per page, so a page of code that
+        // runs makes that page resident, not its fifteen neighbours. Split
+        // first: a fault taken before the split would map a whole window.
+        for (uintptr_t p = start; p < end; p += 2 * (uintptr_t)page) {
+            madvise((void *)p, (size_t)page, MADV_DONTDUMP);
+        }
+        if (madvise((void *)start, end - start, MADV_DONTNEED) == 0) dropped = (long)(end - start);
     }
-    if (madvise((void *)start, end - start, MADV_DONTNEED) != 0) return -1;
-    return (long)(end - start);
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) mlockall(MCL_CURRENT | MCL_FUTURE);
+    return dropped;
 }
 
-void bustd_trim_heap(void) { malloc_trim(0); }
+#define SCRATCH_MAX 16
+static struct { void *address; size_t size; } scratch[SCRATCH_MAX];
+
+static size_t whole_pages(size_t size) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (size + page - 1) & ~(page - 1);
+}
+
+void *bustd_scratch_allocate(size_t size) {
+    size = whole_pages(size);
+    void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (address == MAP_FAILED) return NULL;
+    // A buffer past the table's end works; it is only never dropped.
+    for (int i = 0; i < SCRATCH_MAX; i++) {
+        if (scratch[i].address == NULL) {
+            scratch[i].address = address;
+            scratch[i].size = size;
+            break;
+        }
+    }
+    return address;
+}
+
+void bustd_scratch_release(void *address, size_t size) {
+    if (address == NULL) return;
+    for (int i = 0; i < SCRATCH_MAX; i++) {
+        if (scratch[i].address == address) scratch[i].address = NULL;
+    }
+    munmap(address, whole_pages(size));
+}
+
+static void drop_scratch(void) {
+    for (int i = 0; i < SCRATCH_MAX; i++) {
+        if (scratch[i].address != NULL) madvise(scratch[i].address, scratch[i].size, MADV_DONTNEED);
+    }
+}
 
 int bustd_set_nice(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
 int bustd_kill(int pid, int sig) { return kill(pid, sig); }

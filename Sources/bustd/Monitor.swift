@@ -29,6 +29,7 @@ final class Monitor {
     private var forecast = CrossingForecast()
     private var pacing: KillPacing
     private var shortlist = Shortlist()
+    private var readiness = KillReadiness()
     /// The scan ahead in progress, a slice per look.
     private var scanAhead: ProcessScanner.Pass?
     /// Time a look near the thresholds spends on the scan ahead.
@@ -76,6 +77,9 @@ final class Monitor {
         self.scanner = scanner
         self.killer = killer
         self.pacing = KillPacing(cooldownMs: options.cooldownMs)
+        // Allocated now, before start-up's pages are dropped: the idle loop
+        // itself then never calls malloc, whose code would stay resident.
+        descriptors.reserveCapacity(8)
     }
 
     func run() {
@@ -113,6 +117,7 @@ final class Monitor {
                                                 totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
             let interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
             if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
+            changeReadiness(readiness.update(needed: false, nowMs: nowMs), reason: "")
             return interval
         }
         // (A rehearsal must not consume a kernel OOM kill it would not report.)
@@ -130,6 +135,13 @@ final class Monitor {
         let decision = rehearsing ? Decision.healthy : ruled
         reapDying()
         phases.mark("exits")
+        if !rehearsing {
+            let needed = KillReadiness.isNeeded(availablePercent: status.availablePercent, readyBelow: config.quickLookCeiling,
+                                                forecastMs: lastForecastMs, pressureCounting: tracker.aboveSinceMs != nil,
+                                                victimsDying: !dying.isEmpty, urgency: ruled.urgency)
+            changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
+            phases.mark("ready")
+        }
         if Log.verbose {
             let pressureText = pressureValue.map { ", PSI \(config.pressureMetric.name) avg10 \(formatHundredths($0))%" } ?? ""
             let forecastText = lastForecastMs.map { ", crossing forecast \($0) ms after the last look" } ?? ""
@@ -346,6 +358,25 @@ final class Monitor {
         return nil
     }
 
+    /// Makes the kill path resident, or drops it again (KillReadiness).
+    private func changeReadiness(_ change: KillReadiness.Change?, reason: @autoclosure () -> String) {
+        switch change {
+        case .makeReady?:
+            let started = bustd_monotonic_ms()
+            let faults = rehearseKillPath()
+            Log.info("memory near a rule (\(reason())): kill path made ready in \(bustd_monotonic_ms() - started) ms (\(faults) page faults)")
+        case .drop?:
+            // Said first: the words would otherwise stay resident.
+            Log.debug("dropping pages the idle loop does not use")
+            _ = bustd_drop_resident()
+        case nil:
+            break
+        }
+    }
+
+    /// Start-up is over and its pages, with the kill path's, were dropped.
+    func startIdle() { readiness.dropped() }
+
     /// Runs the kill path once, on bustd itself with signal 0 and without a
     /// word logged or published, so that the code and heap it needs are
     /// faulted in now, and locked (MCL_ONFAULT locks a page when it is
@@ -489,7 +520,7 @@ final class Monitor {
             let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
             if ready < 0 { return }  // a signal
             if ready == 0 { continue }  // the interval is over (checked above)
-            events?.handle(descriptors[1...])
+            if let events, events.handle(descriptors[1...]) { readiness.otherWorkRan(nowMs: bustd_monotonic_ms()) }
             let trigger = descriptors[0].revents
             if trigger & Int16(POLLERR) != 0 {
                 Log.warning("the PSI trigger stopped working (its cgroup was removed?); continuing on the timer")
@@ -547,6 +578,7 @@ final class Monitor {
         guard let count = kernelOOM?.newKills(nowMs: nowMs), count > 0 else { return }
         Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (/proc/vmstat oom_kill)")
         events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: .vmstat)))
+        readiness.otherWorkRan(nowMs: nowMs)
     }
 }
 

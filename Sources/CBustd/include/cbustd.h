@@ -16,6 +16,11 @@
 
 
 // argv, captured by a constructor: Embedded Swift has no CommandLine.
+// Starts bustd again with glibc's tcache off (see cbustd.c); returns only
+// if it did not (already off, GLIBC_TUNABLES set by the caller, exec failed).
+void bustd_restart_without_tcache(void);
+// Removes the GLIBC_TUNABLES the restart set.
+void bustd_forget_tunables(void);
 int bustd_argc(void);
 const char *bustd_arg(int index);
 
@@ -80,15 +85,22 @@ const char *bustd_next_subdir(BustdDirectory *directory);
 // pipes or sockets open (the launcher would wait for EOF forever).
 void bustd_close_inherited_fds(void);
 
-// Unmaps bustd's own program text from its address space (the pages stay
-// in the page cache): after start-up, code that ran once (option parsing,
-// set-up) need not stay resident. Unlocks first (madvise refuses locked
-// pages); the caller locks again and touches what it needs. Returns the
-// text's size in bytes, or -1 with errno.
-long bustd_drop_program_text(void);
-// Returns the heap's free memory to the kernel (malloc_trim): what start-up
-// allocated and freed need not stay resident.
-void bustd_trim_heap(void);
+// Gives back every page bustd does not need resident now: its program text
+// and read-only data (the pages stay in the page cache), the heap's free
+// memory (malloc_trim), the scratch buffers and the stack below the running
+// frame. What runs next is faulted back in, and locked again (mlockall with
+// MCL_ONFAULT, as before). After start-up, code that ran once need not stay
+// resident; while memory is fine, neither need the kill path
+// (KillReadiness). Returns the text's size in bytes, or -1.
+long bustd_drop_resident(void);
+
+// Scratch buffers: memory whose contents matter only during one call (a
+// read of a /proc file), each its own anonymous mapping, so that
+// bustd_drop_resident can give their pages back while memory is fine
+// without freeing them (the next use faults in zeroed pages). Sizes are
+// rounded up to whole pages. NULL with errno if mmap fails.
+void *bustd_scratch_allocate(size_t size);
+void bustd_scratch_release(void *address, size_t size);
 // setpriority(PRIO_PROCESS, 0, nice); -1 with errno on failure.
 int bustd_set_nice(int nice);
 // kill(2) under a name that Killer.kill does not shadow.

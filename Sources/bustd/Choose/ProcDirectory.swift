@@ -10,7 +10,8 @@ import Glibc
 final class ProcDirectory {
     let path: String
     let fd: Int32
-    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private let scratch: ScratchBuffer
+    private var buffer: UnsafeMutableBufferPointer<UInt8> { scratch.bytes }
 
     /// Largest file read through the shared buffer; longer files are cut.
     static let bufferSize = 16 * 1024
@@ -20,12 +21,12 @@ final class ProcDirectory {
         guard fd >= 0 else { return nil }
         self.path = path
         self.fd = fd
-        self.buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: ProcDirectory.bufferSize)
+        self.scratch = ScratchBuffer(capacity: ProcDirectory.bufferSize)
     }
 
     deinit {
         close(fd)
-        buffer.deallocate()
+        scratch.release()
     }
 
     /// Reads PID/NAME (or NAME alone when pid is nil) and hands the bytes to
@@ -109,17 +110,18 @@ func readEntireFile(_ path: String) -> [UInt8]? {
 /// bustd samples again and again (/proc/meminfo, /proc/vmstat).
 final class PreadFile {
     private let fd: Int32
-    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private let scratch: ScratchBuffer
+    private var buffer: UnsafeMutableBufferPointer<UInt8> { scratch.bytes }
 
     init?(path: String, capacity: Int) {
         fd = bustd_open(path, O_RDONLY, 0)
         guard fd >= 0 else { return nil }
-        buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: capacity)
+        scratch = ScratchBuffer(capacity: capacity)
     }
 
     deinit {
         close(fd)
-        buffer.deallocate()
+        scratch.release()
     }
 
     func withContents<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {

@@ -7,6 +7,9 @@ import Shared
 @main
 struct BustdMain {
     static func main() {
+        // Before anything is allocated: a heap that malloc_trim can compact.
+        bustd_restart_without_tcache()
+        bustd_forget_tunables()
         var arguments: [String] = []
         var index: Int32 = 1
         while index < bustd_argc() {

@@ -155,15 +155,15 @@ final class Setup {
         }
 
         // Start-up code ran once and need not stay resident: rehearse the
-        // kill path, drop the program text, lock again and rehearse again,
-        // so that what stays resident (and locked) is what the loop and the
-        // kill path run (Footprint in the README).
-        _ = monitor.rehearseKillPath()
-        let textBytes = bustd_drop_program_text()
-        bustd_trim_heap()
-        let relocked = textBytes > 0 ? lockMemory() : locked
+        // kill path (which proves it runs and sizes the heap it needs), then
+        // drop all program text; what stays resident (and locked) is what
+        // the idle loop runs, until memory comes near a rule and the kill
+        // path is made ready again (KillReadiness; Footprint in the README).
         let rehearsalFaults = monitor.rehearseKillPath()
-        Log.info("kill path rehearsed (\(rehearsalFaults) page faults); start-up code dropped from memory (\(relocked))")
+        Log.info("kill path rehearsed (\(rehearsalFaults) page faults); program text dropped from memory until memory runs low")
+        // The last thing before the loop: what runs after it stays resident.
+        if bustd_drop_resident() < 0 { Log.warning("could not drop the program text (munlockall or madvise failed); it stays resident") }
+        monitor.startIdle()
 
         monitor.run()
 

@@ -186,8 +186,11 @@ final class EventServer {
     }
 
     /// Handles what poll reported, for the descriptors appendPollDescriptors gave.
-    func handle(_ descriptors: ArraySlice<pollfd>) {
-        guard let first = descriptors.first else { return }
+    /// Serves what poll reported on the socket and the peers. Returns
+    /// whether there was anything to serve.
+    @discardableResult
+    func handle(_ descriptors: ArraySlice<pollfd>) -> Bool {
+        guard let first = descriptors.first, descriptors.contains(where: { $0.revents != 0 }) else { return false }
         logLimiter.flush(nowMs: bustd_monotonic_ms()) { Log.notice($0) }
         let current = peers
         for (offset, entry) in descriptors.dropFirst().enumerated() where offset < current.count {
@@ -200,6 +203,7 @@ final class EventServer {
         }
         removeDroppedPeers()
         if first.revents & Int16(POLLIN) != 0 { acceptPeers() }
+        return true
     }
 
     private func acceptPeers() {

@@ -31,11 +31,24 @@ final class KernelOOMWatcher {
     }
 }
 
-/// The value of the "oom_kill N" line of /proc/vmstat.
+/// The value of the "oom_kill N" line of /proc/vmstat. It runs every ten
+/// seconds while memory is fine, so it allocates nothing: idle code that
+/// allocates keeps malloc's pages resident.
 func parseOOMKillCount(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-    let key = Array("oom_kill ".utf8)
-    for line in bytes.split(separator: 0x0A) where line.starts(with: key) {
-        if let value = parseLeadingInteger(line.dropFirst(key.count)), value >= 0 { return UInt64(value) }
+    let key: StaticString = "oom_kill "
+    let keyLength = key.utf8CodeUnitCount
+    var lineStart = 0
+    while lineStart + keyLength <= bytes.count {
+        var matches = true
+        for offset in 0..<keyLength where bytes[lineStart + offset] != key.utf8Start[offset] {
+            matches = false
+            break
+        }
+        if matches, let value = parseLeadingInteger(bytes[(lineStart + keyLength)...]), value >= 0 {
+            return UInt64(value)
+        }
+        guard let newline = bytes[lineStart...].firstIndex(of: 0x0A) else { return nil }
+        lineStart = newline + 1
     }
     return nil
 }
