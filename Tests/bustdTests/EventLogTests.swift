@@ -101,6 +101,11 @@ import Shared
     @Test func kernelOOMCounter() {
         #expect(withBytes("nr_free_pages 5\noom_kill 7\nfoo 1\n") { parseOOMKillCount($0) } == 7)
         #expect(withBytes("nr_free_pages 5\noom_killer 9\n") { parseOOMKillCount($0) } == nil)
+        // First line, last line without its newline, and a key inside a line.
+        #expect(withBytes("oom_kill 3\nfoo 1\n") { parseOOMKillCount($0) } == 3)
+        #expect(withBytes("foo 1\noom_kill 12") { parseOOMKillCount($0) } == 12)
+        #expect(withBytes("xoom_kill 4\noom_kill 5\n") { parseOOMKillCount($0) } == 5)
+        #expect(withBytes("foo 1\noom_kill") { parseOOMKillCount($0) } == nil)
         #expect(KernelOOMWatcher()?.newKills(nowMs: 0) == 0)
     }
 

@@ -275,7 +275,7 @@ final class DaemonRun {
     let process = Process()
     let logPath: String
 
-    init(_ arguments: [String], asUser user: String? = nil) throws {
+    init(_ arguments: [String], asUser user: String? = nil, environment: [String: String] = [:]) throws {
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-log-\(UUID()).txt").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -288,6 +288,9 @@ final class DaemonRun {
         }
         process.standardOutput = log
         process.standardError = log
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
     }
 
