@@ -8,12 +8,16 @@ import PackageDescription
 //   README's footprint table), so the daemon and Shared avoid Foundation,
 //   Codable and existentials, and reach libc through CBustd.
 let embedded = Context.environment["BUSTD_EMBEDDED"] == "1"
-let embeddedLibDir = Context.environment["BUSTD_EMBEDDED_LIB"]
+let embeddedLibDir =
+    Context.environment["BUSTD_EMBEDDED_LIB"]
     ?? "/opt/swift/usr/lib/swift/embedded/x86_64-unknown-linux-gnu"
 
-let daemonSwiftSettings: [SwiftSetting] = embedded
-    ? [.enableExperimentalFeature("Embedded"),
-       .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections", "-Xcc", "-DBUSTD_EMBEDDED_LIBC"])]
+let daemonSwiftSettings: [SwiftSetting] =
+    embedded
+    ? [
+        .enableExperimentalFeature("Embedded"),
+        .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections", "-Xcc", "-DBUSTD_EMBEDDED_LIBC"]),
+    ]
     : []
 // The functions the running daemon uses (its loop, its kill path) first in
 // the text, so that the pages they fill are few: start-up code is dropped
@@ -21,11 +25,17 @@ let daemonSwiftSettings: [SwiftSetting] = embedded
 // (Sources/bustd/hot-symbols.txt, made by dist/hot-symbols).
 let hotSymbols = Context.packageDirectory + "/Sources/bustd/hot-symbols.txt"
 let staticLibc = Context.environment["BUSTD_DYNAMIC_LIBC"] != "1"
-let daemonLinkerSettings: [LinkerSetting] = embedded
-    ? [.unsafeFlags(["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm", "-use-ld=lld"]
-                    + (staticLibc ? ["-Xclang-linker", "-static"] : [])
-                    + ["-Xlinker", "--gc-sections",
-                     "-Xlinker", "--symbol-ordering-file=" + hotSymbols, "-Xlinker", "--no-warn-symbol-ordering"])]
+let daemonLinkerSettings: [LinkerSetting] =
+    embedded
+    ? [
+        .unsafeFlags(
+            ["-L" + embeddedLibDir, "-lswiftUnicodeDataTables", "-lm", "-use-ld=lld"]
+                + (staticLibc ? ["-Xclang-linker", "-static"] : [])
+                + [
+                    "-Xlinker", "--gc-sections",
+                    "-Xlinker", "--symbol-ordering-file=" + hotSymbols, "-Xlinker", "--no-warn-symbol-ordering",
+                ])
+    ]
     : []
 
 let package = Package(
@@ -51,7 +61,8 @@ let package = Package(
         .executableTarget(name: "bustd-notify", dependencies: ["Shared", "CLibNotify", "CGioUnix", "CNotifySupport"]),
         .testTarget(name: "bustdTests", dependencies: ["bustd", "Shared", "CBustd"]),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
-        .testTarget(name: "bustdNotifyTests", dependencies: ["bustd-notify", "Shared"],
-                    exclude: ["Resources"]),
+        .testTarget(
+            name: "bustdNotifyTests", dependencies: ["bustd-notify", "Shared"],
+            exclude: ["Resources"]),
     ]
 )

@@ -133,8 +133,10 @@ extension Event {
         public var swapKillPercent: Int
         public var pressureCutoffPercent: Int
 
-        public init(memoryTerminatePercent: Int, memoryKillPercent: Int,
-                    swapTerminatePercent: Int, swapKillPercent: Int, pressureCutoffPercent: Int) {
+        public init(
+            memoryTerminatePercent: Int, memoryKillPercent: Int,
+            swapTerminatePercent: Int, swapKillPercent: Int, pressureCutoffPercent: Int
+        ) {
             self.memoryTerminatePercent = memoryTerminatePercent
             self.memoryKillPercent = memoryKillPercent
             self.swapTerminatePercent = swapTerminatePercent
@@ -190,11 +192,13 @@ extension Event {
         public var cgroup: [UInt8]?
         public var unit: [UInt8]?
 
-        public init(pid: Int32, uid: UInt32, userName: String?, processName: [UInt8],
-                    commandLine: [UInt8], commandLineTruncated: Bool = false, executablePath: [UInt8]?,
-                    rssKiB: Int64, swapKiB: Int64, oomScore: Int, oomScoreAdj: Int,
-                    signal: String, rule: Rule, figures: Figures, thresholds: Thresholds, dryRun: Bool,
-                    cgroup: [UInt8]? = nil, unit: [UInt8]? = nil) {
+        public init(
+            pid: Int32, uid: UInt32, userName: String?, processName: [UInt8],
+            commandLine: [UInt8], commandLineTruncated: Bool = false, executablePath: [UInt8]?,
+            rssKiB: Int64, swapKiB: Int64, oomScore: Int, oomScoreAdj: Int,
+            signal: String, rule: Rule, figures: Figures, thresholds: Thresholds, dryRun: Bool,
+            cgroup: [UInt8]? = nil, unit: [UInt8]? = nil
+        ) {
             self.cgroup = cgroup
             self.unit = unit
             self.pid = pid
@@ -229,8 +233,10 @@ extension Event {
         /// "SIGTERM", "SIGKILL" or "SIGTERM, then SIGKILL".
         public var signals: String
 
-        public init(pid: Int32, uid: UInt32, processName: [UInt8], timeToExitMs: Int64,
-                    recoveredKiB: Int64, signals: String) {
+        public init(
+            pid: Int32, uid: UInt32, processName: [UInt8], timeToExitMs: Int64,
+            recoveredKiB: Int64, signals: String
+        ) {
             self.pid = pid
             self.uid = uid
             self.processName = processName
@@ -286,8 +292,10 @@ extension Event {
         /// and free swap decides. (No swap, or swap ignored with a 100 %
         /// limit, never counts as waited for.)
         public var awaits: (memory: Bool, swap: Bool) {
-            (figures.availablePercent > thresholds.memoryTerminatePercent,
-             figures.swapFreePercent > thresholds.swapTerminatePercent)
+            (
+                figures.availablePercent > thresholds.memoryTerminatePercent,
+                figures.swapFreePercent > thresholds.swapTerminatePercent
+            )
         }
     }
 
@@ -300,8 +308,10 @@ extension Event {
         public var processName: [UInt8]?
         public var uid: UInt32?
 
-        public init(count: UInt64, source: KernelOOMSource, pid: Int32? = nil,
-                    processName: [UInt8]? = nil, uid: UInt32? = nil) {
+        public init(
+            count: UInt64, source: KernelOOMSource, pid: Int32? = nil,
+            processName: [UInt8]? = nil, uid: UInt32? = nil
+        ) {
             self.count = count
             self.source = source
             self.pid = pid

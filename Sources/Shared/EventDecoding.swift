@@ -36,11 +36,12 @@ extension Event.Hello {
         let retained: ClosedRange<UInt64>?
         switch (oldest, newest) {
         case (nil, nil): retained = nil
-        case let (oldest?, newest?) where oldest <= newest: retained = oldest...newest
+        case (let oldest?, let newest?) where oldest <= newest: retained = oldest...newest
         default: throw EventDecodingError(.invalidValue, "oldest_seq and newest_seq must be both null or a range")
         }
-        try self.init(daemonVersion: fields.string("daemon_version"), scope: fields.choice("scope"),
-                      peerUID: fields.integer("peer_uid"), retained: retained)
+        try self.init(
+            daemonVersion: fields.string("daemon_version"), scope: fields.choice("scope"),
+            peerUID: fields.integer("peer_uid"), retained: retained)
     }
 }
 
@@ -60,16 +61,18 @@ extension Event.Kill {
 
 extension Event.Killed {
     fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
-        try self.init(pid: fields.integer("pid"), uid: fields.integer("uid"), processName: fields.bytes("name"),
-                      timeToExitMs: fields.integer("time_to_exit_ms"), recoveredKiB: fields.integer("recovered_kib"),
-                      signals: fields.string("signals"))
+        try self.init(
+            pid: fields.integer("pid"), uid: fields.integer("uid"), processName: fields.bytes("name"),
+            timeToExitMs: fields.integer("time_to_exit_ms"), recoveredKiB: fields.integer("recovered_kib"),
+            signals: fields.string("signals"))
     }
 }
 
 extension Event.KillFailed {
     fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
-        try self.init(pid: fields.integer("pid"), uid: fields.integer("uid"), processName: fields.bytes("name"),
-                      reason: fields.string("reason"))
+        try self.init(
+            pid: fields.integer("pid"), uid: fields.integer("uid"), processName: fields.bytes("name"),
+            reason: fields.string("reason"))
     }
 }
 
@@ -81,7 +84,7 @@ extension Event.Warning {
         let victim: Event.Victim?
         switch (pid, uid, name) {
         case (nil, nil, nil): victim = nil
-        case let (pid?, uid?, name?): victim = Event.Victim(pid: pid, uid: uid, processName: name)
+        case (let pid?, let uid?, let name?): victim = Event.Victim(pid: pid, uid: uid, processName: name)
         default: throw EventDecodingError(.invalidValue, "victim_pid, victim_uid and victim_name must be all null or all set")
         }
         try self.init(figures: Event.Figures(fields), thresholds: Event.Thresholds(fields), victim: victim)
@@ -90,25 +93,28 @@ extension Event.Warning {
 
 extension Event.KernelOOM {
     fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
-        try self.init(count: fields.integer("count"), source: fields.choice("source"), pid: fields.optionalInteger("pid"),
-                      processName: fields.optionalBytes("name"), uid: fields.optionalInteger("uid"))
+        try self.init(
+            count: fields.integer("count"), source: fields.choice("source"), pid: fields.optionalInteger("pid"),
+            processName: fields.optionalBytes("name"), uid: fields.optionalInteger("uid"))
     }
 }
 
 extension Event.Figures {
     fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
-        try self.init(availablePercent: fields.hundredths("available_percent"),
-                      swapFreePercent: fields.hundredths("swap_free_percent"),
-                      pressurePercent: fields.optionalHundredths("pressure_percent"))
+        try self.init(
+            availablePercent: fields.hundredths("available_percent"),
+            swapFreePercent: fields.hundredths("swap_free_percent"),
+            pressurePercent: fields.optionalHundredths("pressure_percent"))
     }
 }
 
 extension Event.Thresholds {
     fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
-        try self.init(memoryTerminatePercent: fields.hundredths("memory_terminate_percent"),
-                      memoryKillPercent: fields.hundredths("memory_kill_percent"),
-                      swapTerminatePercent: fields.hundredths("swap_terminate_percent"),
-                      swapKillPercent: fields.hundredths("swap_kill_percent"),
-                      pressureCutoffPercent: fields.hundredths("pressure_cutoff_percent"))
+        try self.init(
+            memoryTerminatePercent: fields.hundredths("memory_terminate_percent"),
+            memoryKillPercent: fields.hundredths("memory_kill_percent"),
+            swapTerminatePercent: fields.hundredths("swap_terminate_percent"),
+            swapKillPercent: fields.hundredths("swap_kill_percent"),
+            pressureCutoffPercent: fields.hundredths("pressure_cutoff_percent"))
     }
 }

@@ -99,13 +99,23 @@ private struct JSONLineParser {
         skipWhitespace()
         guard let byte = current else { throw malformed("expected a value") }
         switch byte {
-        case UInt8(ascii: "{"): _ = try members(depth: depth + 1); return .nested
-        case UInt8(ascii: "["): try elements(depth: depth + 1); return .nested
+        case UInt8(ascii: "{"):
+            _ = try members(depth: depth + 1)
+            return .nested
+        case UInt8(ascii: "["):
+            try elements(depth: depth + 1)
+            return .nested
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: throw malformed("expected a value")
         }
     }

@@ -32,7 +32,10 @@ struct JSONLineWriter {
     /// Bytes of unknown origin: escaped, invalid UTF-8 as U+FFFD.
     mutating func text(_ key: String, bytes: ArraySlice<UInt8>?) {
         writeKey(key)
-        guard let bytes else { line += "null"; return }
+        guard let bytes else {
+            line += "null"
+            return
+        }
         line += "\"" + jsonEscaped(utf8Prefix(bytes, maxBytes: maxTextFieldBytes).prefix) + "\""
     }
 

@@ -12,8 +12,9 @@ struct LineFields {
         values = try parseJSONObjectLine(line)
         let version: Int64 = try integer("v")
         guard version <= Int64(protocolVersion) else {
-            throw EventDecodingError(.unsupportedVersion,
-                                     "protocol version \(version) is newer than the supported version \(protocolVersion)")
+            throw EventDecodingError(
+                .unsupportedVersion,
+                "protocol version \(version) is newer than the supported version \(protocolVersion)")
         }
         guard version >= 1 else {
             throw EventDecodingError(.unsupportedVersion, "invalid protocol version \(version)")
@@ -131,7 +132,10 @@ struct LineFields {
         var result = 0
         var decimals: Int? = nil
         for byte in text.dropFirst(negative ? 1 : 0) {
-            if byte == UInt8(ascii: ".") { decimals = 0; continue }
+            if byte == UInt8(ascii: ".") {
+                decimals = 0
+                continue
+            }
             guard let digit = decimalDigit(byte) else { throw wrongType(key, "a number without exponent") }
             if let count = decimals {
                 guard count < 2 else {

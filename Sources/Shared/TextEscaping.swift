@@ -50,8 +50,10 @@ private func appendEscapedASCII(_ byte: UInt8, to out: inout [UInt8]) {
     case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
     case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
     case 0x00..<0x20, 0x7F:
-        out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
+        out.append(contentsOf: [
+            0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+            hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)],
+        ])
     default: out.append(byte)
     }
 }
@@ -66,12 +68,20 @@ func validUTF8SequenceLength<C: Collection>(_ bytes: C, at index: C.Index) -> In
     var upperBound: UInt8 = 0xBF
     switch lead {
     case 0xC2...0xDF: length = 2
-    case 0xE0: length = 3; lowerBound = 0xA0
+    case 0xE0:
+        length = 3
+        lowerBound = 0xA0
     case 0xE1...0xEC, 0xEE...0xEF: length = 3
-    case 0xED: length = 3; upperBound = 0x9F
-    case 0xF0: length = 4; lowerBound = 0x90
+    case 0xED:
+        length = 3
+        upperBound = 0x9F
+    case 0xF0:
+        length = 4
+        lowerBound = 0x90
     case 0xF1...0xF3: length = 4
-    case 0xF4: length = 4; upperBound = 0x8F
+    case 0xF4:
+        length = 4
+        upperBound = 0x8F
     default: return 0
     }
     var position = bytes.index(after: index)

@@ -96,9 +96,10 @@ struct BurstCoalescer {
         // One app's processes: its icon.
         let apps = Set(burst.victims.compactMap { $0.app?.name })
         let icon = apps.count == 1 && burst.victims.allSatisfy({ $0.app != nil }) ? burst.victims[0].app?.icon : nil
-        let content = NotificationContent(slot: burst.slot, kind: .kill,
-                                          summary: NotificationText.killSummary(burst.victims),
-                                          body: NotificationText.killBody(burst.victims), icon: icon)
+        let content = NotificationContent(
+            slot: burst.slot, kind: .kill,
+            summary: NotificationText.killSummary(burst.victims),
+            body: NotificationText.killBody(burst.victims), icon: icon)
         return withNote(content, burst.note)
     }
 

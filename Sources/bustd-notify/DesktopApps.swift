@@ -36,7 +36,11 @@ func applicationID(ofUnit unit: String) -> String? {
     // What is left is "<launcher>-<ID>" or "<ID>".
     if let dash = name.firstIndex(of: "-") { name = name[name.index(after: dash)...] }
     let id = name.replacingOccurrences(of: "\\x2d", with: "-")
-    guard !id.isEmpty, id.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "._-".unicodeScalars.contains($0)) }) else { return nil }
+    guard !id.isEmpty,
+        id.unicodeScalars.allSatisfy({
+            $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "._-".unicodeScalars.contains($0))
+        })
+    else { return nil }
     return id
 }
 

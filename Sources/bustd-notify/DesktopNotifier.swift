@@ -111,7 +111,8 @@ final class DesktopNotifier {
             var node: UnsafeMutablePointer<GList>? = capabilities
             while let current = node {
                 if let data = current.pointee.data,
-                   String(cString: data.assumingMemoryBound(to: CChar.self)) == "body-markup" {
+                    String(cString: data.assumingMemoryBound(to: CChar.self)) == "body-markup"
+                {
                     hasMarkup = true
                 }
                 node = current.pointee.next

@@ -123,8 +123,9 @@ final class EventLoop {
     private func flushQueue(now: Int64) {
         while let content = queue.next {
             if let failure = desktop.show(content) {
-                desktopLog.report("cannot show notifications (no session bus or notification server?): " + failure
-                                  + "; keeping \(queue.waiting.count) and retrying")
+                desktopLog.report(
+                    "cannot show notifications (no session bus or notification server?): " + failure
+                        + "; keeping \(queue.waiting.count) and retrying")
                 nextDesktopTryMs = now + desktopBackoff.nextDelay()
                 return
             }

@@ -51,7 +51,9 @@ enum NotificationText {
     static func killSummary(_ victims: [BurstVictim]) -> String {
         let dryRun = !victims.isEmpty && victims.allSatisfy { $0.kill?.dryRun == true }
         if victims.count == 1 {
-            let verb = victims[0].app == nil ? (dryRun ? "bustd would kill" : "bustd killed")
+            let verb =
+                victims[0].app == nil
+                ? (dryRun ? "bustd would kill" : "bustd killed")
                 : (dryRun ? "bustd would close" : "bustd closed")
             return verb + " " + victims[0].described
         }
@@ -105,14 +107,16 @@ enum NotificationText {
     }
 
     static func killFailed(_ failure: Event.KillFailed, slot: Int) -> NotificationContent {
-        NotificationContent(slot: slot, kind: .killFailed,
-                            summary: "bustd could not kill \(displayName(failure.processName)) (PID \(failure.pid))",
-                            body: "Reason: " + displayName(Array(failure.reason.utf8), maxCharacters: 200) + ".")
+        NotificationContent(
+            slot: slot, kind: .killFailed,
+            summary: "bustd could not kill \(displayName(failure.processName)) (PID \(failure.pid))",
+            body: "Reason: " + displayName(Array(failure.reason.utf8), maxCharacters: 200) + ".")
     }
 
     /// Names the figures still above their limits (Event.Warning.awaits).
     static func warning(_ warning: Event.Warning, slot: Int) -> NotificationContent {
-        let figures = warning.figures, thresholds = warning.thresholds
+        let figures = warning.figures
+        let thresholds = warning.thresholds
         var summary = "Memory is low: " + formatPercent(figures.availablePercent) + " available"
         if swapCounts(figures, thresholds) { summary += ", " + formatPercent(figures.swapFreePercent) + " swap free" }
         var waits: [String] = []
@@ -132,8 +136,9 @@ enum NotificationText {
         } else {
             summary = "The kernel's OOM killer killed \(oom.count) processes"
         }
-        return NotificationContent(slot: slot, kind: .kernelOOM, summary: summary,
-                                   body: "Memory ran out before bustd could act, or outside what it watches.")
+        return NotificationContent(
+            slot: slot, kind: .kernelOOM, summary: summary,
+            body: "Memory ran out before bustd could act, or outside what it watches.")
     }
 
     /// "This happened 4 min ago." for replayed events, so old news reads as old.

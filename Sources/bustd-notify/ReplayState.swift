@@ -15,7 +15,8 @@ struct LastSeen: Equatable {
     static func decode(_ text: String) -> LastSeen? {
         let fields = text.split(separator: " ")
         guard fields.count == 2, !fields[0].isEmpty, fields[0].count <= 64,
-              fields[0].allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+            fields[0].allSatisfy({ $0.isLetter || $0.isNumber })
+        else { return nil }
         let number = fields[1].hasSuffix("\n") ? fields[1].dropLast() : fields[1]
         guard let sequence = UInt64(number) else { return nil }
         return LastSeen(instance: String(fields[0]), sequence: sequence)

@@ -45,8 +45,10 @@ struct Settings: Equatable {
     func urgency(_ kind: NotificationKind) -> Urgency { urgencies[kind] ?? .normal }
 
     /// The keys the config file and the flags (as --KEY VALUE) accept.
-    static let keys = ["socket", "events", "warnings", "urgency-kill", "urgency-kill-failed", "urgency-warning",
-                       "urgency-kernel-oom", "timeout", "icon", "burst-window", "replay-max-age"]
+    static let keys = [
+        "socket", "events", "warnings", "urgency-kill", "urgency-kill-failed", "urgency-warning",
+        "urgency-kernel-oom", "timeout", "icon", "burst-window", "replay-max-age",
+    ]
 
     /// Sets one key. Returns why the value is refused, or nil when taken.
     mutating func apply(key: String, value: String) -> String? {
@@ -59,7 +61,10 @@ struct Settings: Equatable {
             for name in value.split(separator: ",") {
                 let trimmed = trimmedWhitespace(Substring(name))
                 if trimmed == "none" { continue }
-                if trimmed == "all" { kinds.formUnion(NotificationKind.allCases); continue }
+                if trimmed == "all" {
+                    kinds.formUnion(NotificationKind.allCases)
+                    continue
+                }
                 guard let kind = NotificationKind(rawValue: String(trimmed)) else {
                     return "unknown event type " + quoted(String(trimmed)) + " (expected " + kindList + ", all or none)"
                 }

@@ -10,7 +10,10 @@ func displayName<C: Collection>(_ bytes: C, maxCharacters: Int = 64) -> String w
     var out = ""
     var count = 0
     for scalar in String(decoding: Array(bytes), as: UTF8.self).unicodeScalars {
-        if count == maxCharacters { out += "…"; break }
+        if count == maxCharacters {
+            out += "…"
+            break
+        }
         out.unicodeScalars.append(isUnsafeForDisplay(scalar) ? "?" : scalar)
         count += 1
     }

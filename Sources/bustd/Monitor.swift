@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// The main loop: look at memory, decide, act, sleep.
 ///
@@ -67,8 +68,10 @@ final class Monitor {
         var heldKiB: Int64
     }
 
-    init(options: Options, memoryReader: MemoryInfoReader, pressure: PressureSource?,
-         scope: CgroupScope?, scanner: ProcessScanner, killer: Killer) {
+    init(
+        options: Options, memoryReader: MemoryInfoReader, pressure: PressureSource?,
+        scope: CgroupScope?, scanner: ProcessScanner, killer: Killer
+    ) {
         self.options = options
         self.config = RuleConfig(options)
         self.memoryReader = memoryReader
@@ -111,10 +114,12 @@ final class Monitor {
             lastForecastMs = nil
             pacing.reset()
             if shortlist.scannedAtMs != nil { shortlist.clear() }
-            let ram = PollInterval.headroomKiB(freeKiB: Int64(quick.freeRAMBytes / 1024),
-                                               totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
-            let swap = PollInterval.headroomKiB(freeKiB: Int64(quick.freeSwapBytes / 1024),
-                                                totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
+            let ram = PollInterval.headroomKiB(
+                freeKiB: Int64(quick.freeRAMBytes / 1024),
+                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
+            let swap = PollInterval.headroomKiB(
+                freeKiB: Int64(quick.freeSwapBytes / 1024),
+                totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
             let interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
             if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
             changeReadiness(readiness.update(needed: false, nowMs: nowMs), reason: "")
@@ -128,17 +133,20 @@ final class Monitor {
         let watched = pressure?.read()?.line(config.pressureMetric)
         phases.mark("pressure")
         let pressureValue = watched?.avg10
-        tracker.update(pressure: pressureValue, stallTotalMicroseconds: watched?.totalMicroseconds,
-                       cutoff: config.pressureCutoff, nowMs: nowMs)
-        let ruled = decide(memory: status, pressure: pressureValue,
-                           pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
+        tracker.update(
+            pressure: pressureValue, stallTotalMicroseconds: watched?.totalMicroseconds,
+            cutoff: config.pressureCutoff, nowMs: nowMs)
+        let ruled = decide(
+            memory: status, pressure: pressureValue,
+            pressureHeldMs: tracker.heldMs(nowMs: nowMs), config: config)
         let decision = rehearsing ? Decision.healthy : ruled
         reapDying()
         phases.mark("exits")
         if !rehearsing {
-            let needed = KillReadiness.isNeeded(availablePercent: status.availablePercent, readyBelow: config.quickLookCeiling,
-                                                forecastMs: lastForecastMs, pressureCounting: tracker.aboveSinceMs != nil,
-                                                victimsDying: !dying.isEmpty, urgency: ruled.urgency)
+            let needed = KillReadiness.isNeeded(
+                availablePercent: status.availablePercent, readyBelow: config.quickLookCeiling,
+                forecastMs: lastForecastMs, pressureCounting: tracker.aboveSinceMs != nil,
+                victimsDying: !dying.isEmpty, urgency: ruled.urgency)
             changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
             phases.mark("ready")
         }
@@ -149,8 +157,9 @@ final class Monitor {
         }
         var soonest: Int?  // a wait shorter than the usual interval
         if decision.urgency != .none {
-            let verdict = pacing.verdict(urgency: decision.urgency, availableKiB: status.availableKiB,
-                                         totalKiB: status.totalKiB, nowMs: nowMs, victimsDying: !dying.isEmpty)
+            let verdict = pacing.verdict(
+                urgency: decision.urgency, availableKiB: status.availableKiB,
+                totalKiB: status.totalKiB, nowMs: nowMs, victimsDying: !dying.isEmpty)
             switch verdict {
             case .act:
                 loggedWait = nil
@@ -183,7 +192,8 @@ final class Monitor {
             // The warning names the first candidate: it waits for a scan
             // ahead to finish (a few looks at most).
             if isApproachingLowMemory(status, config: config), shortlist.scannedAtMs != nil,
-               lastWarningMs.map({ nowMs - $0 >= Monitor.warningIntervalMs }) ?? true {
+                lastWarningMs.map({ nowMs - $0 >= Monitor.warningIntervalMs }) ?? true
+            {
                 warn(memory: status, pressure: pressureValue)
                 lastWarningMs = nowMs
             }
@@ -192,8 +202,9 @@ final class Monitor {
         let swap = PollInterval.headroomKiB(freeKiB: status.swapFreeKiB, totalKiB: status.swapTotalKiB, threshold: config.swap.terminate)
         let crossingMs = forecast.millisecondsUntilCrossing(nowMs: nowMs, ramHeadroomKiB: ram, swapHeadroomKiB: swap)
         lastForecastMs = crossingMs
-        var interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap,
-                                                 underPressure: tracker.aboveSinceMs != nil, forecastMs: crossingMs)
+        var interval = PollInterval.milliseconds(
+            ramHeadroomKiB: ram, swapHeadroomKiB: swap,
+            underPressure: tracker.aboveSinceMs != nil, forecastMs: crossingMs)
         if let soonest { interval = min(interval, soonest) }
         if !dying.isEmpty { interval = min(interval, Int(Killer.checkEveryAtKillLevelMs)) }
         return interval
@@ -220,7 +231,9 @@ final class Monitor {
         shortlist.refresh(scan, nowMs: nowMs) {
             VictimDetails.read($0.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         }
-        Log.debug("scanned \(scan.scanned) processes ahead in \(scan.elapsedMs) ms of slices (\(scan.vanished) vanished mid-scan); first: \(scan.victim.map { "pid \($0.pid) \(quoted($0.stat.name))" } ?? "none")")
+        Log.debug(
+            "scanned \(scan.scanned) processes ahead in \(scan.elapsedMs) ms of slices (\(scan.vanished) vanished mid-scan); first: \(scan.victim.map { "pid \($0.pid) \(quoted($0.stat.name))" } ?? "none")"
+        )
     }
 
     /// Victims already dying: never chosen again.
@@ -241,8 +254,10 @@ final class Monitor {
     }
 
     /// rehearsal: bustd itself as the victim, signal 0 (rehearseKillPath).
-    private func act(on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?, decidedAtMs: Int64,
-                     rehearsal: Candidate? = nil) {
+    private func act(
+        on decision: Decision, memory before: MemoryStatus, pressure pressureValue: Int?, decidedAtMs: Int64,
+        rehearsal: Candidate? = nil
+    ) {
         var faultsBefore = (minor: 0, major: 0)
         bustd_page_faults(&faultsBefore.minor, &faultsBefore.major)
         var choice = chooseVictim(nowMs: decidedAtMs)
@@ -252,7 +267,9 @@ final class Monitor {
             let retry = (decision.urgency == .kill ? KillPacing.noVictimBackoffAtKillLevelMs : KillPacing.noVictimBackoffMs) / 1000
             // Said once a minute; every try is in the verbose log.
             if lastNoVictimLogMs.map({ now - $0 >= Monitor.noVictimLogIntervalMs }) ?? true {
-                Log.warning("\(decision.explanation), but no process can be killed (\(choice.scanned) looked at; all protected, exempt or gone); retrying in \(retry) s")
+                Log.warning(
+                    "\(decision.explanation), but no process can be killed (\(choice.scanned) looked at; all protected, exempt or gone); retrying in \(retry) s"
+                )
                 lastNoVictimLogMs = now
             } else {
                 Log.debug("still no process can be killed (\(choice.scanned) looked at); retrying in \(retry) s")
@@ -261,7 +278,8 @@ final class Monitor {
             return
         }
         lastNoVictimLogMs = nil
-        let details = shortlist.cached(victim)
+        let details =
+            shortlist.cached(victim)
             ?? VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
         if options.dryRun && rehearsal == nil {
@@ -272,19 +290,26 @@ final class Monitor {
             return
         }
         let (scope, scopeText) = rehearsal == nil ? killScope(for: victim) : (.process, "")
-        let report = killer.kill(victim, urgency: decision.urgency, decidedAtMs: decidedAtMs, scope: scope,
-                                 rehearsal: rehearsal != nil, mayJoin: { scanner.whyNotSignal($0) },
-                                 afterFirstSignal: { signalledMs, others in
-            var faultsAfter = (minor: 0, major: 0)
-            bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
-            let with = others > 0 ? "\(scopeText) (\(others) more process\(others == 1 ? "" : "es"))" : ""
-            Log.notice("killing \(describe(victim, details))\(with); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision")
-            Log.debug("from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults")
-            events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
-        }, memoryAtKillLevel: {
-            guard let now = readMemory() else { return false }
-            return decide(memory: now, pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill
-        })
+        let report = killer.kill(
+            victim, urgency: decision.urgency, decidedAtMs: decidedAtMs, scope: scope,
+            rehearsal: rehearsal != nil, mayJoin: { scanner.whyNotSignal($0) },
+            afterFirstSignal: { signalledMs, others in
+                var faultsAfter = (minor: 0, major: 0)
+                bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
+                let with = others > 0 ? "\(scopeText) (\(others) more process\(others == 1 ? "" : "es"))" : ""
+                Log.notice(
+                    "killing \(describe(victim, details))\(with); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision"
+                )
+                Log.debug(
+                    "from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults"
+                )
+                events?.publish(
+                    .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
+            },
+            memoryAtKillLevel: {
+                guard let now = readMemory() else { return false }
+                return decide(memory: now, pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill
+            })
         shortlist.remove(victim)
         let after = readMemory()
         let heldKiB = victim.residentKiB + details.swapKiB
@@ -297,21 +322,31 @@ final class Monitor {
             tracker.noteKill(nowMs: now)
             pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
             Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released)\(recovered)")
-            events?.publish(.killed(Event.Killed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
-                                                 timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
+            events?.publish(
+                .killed(
+                    Event.Killed(
+                        pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
+                        timeToExitMs: ms, recoveredKiB: recoveredKiB, signals: report.signals)))
         case .dying(let dyingVictim):
             tracker.noteKill(nowMs: now)
             pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
-            dying.append(DyingRecord(victim: dyingVictim, uid: victim.uid, name: victim.stat.name,
-                                     availableBeforeKiB: before.availableKiB, heldKiB: heldKiB))
+            dying.append(
+                DyingRecord(
+                    victim: dyingVictim, uid: victim.uid, name: victim.stat.name,
+                    availableBeforeKiB: before.availableKiB, heldKiB: heldKiB))
             let figure = after.map { " (available \(formatHundredths($0.availablePercent))%)" } ?? ""
-            Log.notice("pid \(victim.pid) has had \(report.signals)\(released), and memory is still at the SIGKILL threshold\(figure): choosing the next victim without waiting for its exit")
+            Log.notice(
+                "pid \(victim.pid) has had \(report.signals)\(released), and memory is still at the SIGKILL threshold\(figure): choosing the next victim without waiting for its exit"
+            )
         case .stillAlive(let ms):
             tracker.noteKill(nowMs: now)
             pacing.killUnfinished(nowMs: now)
             Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released)\(recovered)")
-            events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
-                                                         reason: "still alive \(ms) ms after SIGKILL")))
+            events?.publish(
+                .killFailed(
+                    Event.KillFailed(
+                        pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
+                        reason: "still alive \(ms) ms after SIGKILL")))
         case .vanished:
             Log.info("pid \(victim.pid) exited before it was signalled; nothing killed")
         case .failed(let why):
@@ -364,7 +399,8 @@ final class Monitor {
         case .makeReady?:
             let started = bustd_monotonic_ms()
             let faults = rehearseKillPath()
-            Log.info("memory near a rule (\(reason())): kill path made ready in \(bustd_monotonic_ms() - started) ms (\(faults) page faults)")
+            Log.info(
+                "memory near a rule (\(reason())): kill path made ready in \(bustd_monotonic_ms() - started) ms (\(faults) page faults)")
         case .drop?:
             // Said first: the words would otherwise stay resident.
             Log.debug("dropping pages the idle loop does not use")
@@ -388,15 +424,17 @@ final class Monitor {
         var faultsBefore = (minor: 0, major: 0)
         bustd_page_faults(&faultsBefore.minor, &faultsBefore.major)
         guard let memory = readMemory(),
-              let stat = scanner.proc.withFile(pid: getpid(), "stat", limit: 1024, parseProcessStat) else { return 0 }
+            let stat = scanner.proc.withFile(pid: getpid(), "stat", limit: 1024, parseProcessStat)
+        else { return 0 }
         let saved = (tracker, forecast, pacing, shortlist, dying, lastForecastMs, lastNoVictimLogMs, lastWarningMs, loggedWait)
         scanAhead = nil
         let server = events
         events = nil
         Log.rehearsing = true
         let me = Candidate(pid: getpid(), uid: getuid(), stat: stat, oomScore: 0, oomScoreAdj: 0, rank: 0, residentKiB: 0)
-        let decision = decide(memory: MemoryStatus(totalKiB: memory.totalKiB, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0),
-                              pressure: nil, pressureHeldMs: 0, config: config)
+        let decision = decide(
+            memory: MemoryStatus(totalKiB: memory.totalKiB, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0),
+            pressure: nil, pressureHeldMs: 0, config: config)
         // What a look near the thresholds does beyond the idle look: the
         // forecast, the scan ahead, the warning (never a real decision: a
         // rehearsal must not act on the machine's real figures).
@@ -412,11 +450,16 @@ final class Monitor {
         for record in dying { closeMembers(record.victim) }
         // What the socket would send, encoded but not published.
         let details = VictimDetails.read(me.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
-        for payload in [Event.Payload.kill(killEvent(me, details, decision: decision, memory: memory, pressure: nil, dryRun: false)),
-                        .killed(Event.Killed(pid: me.pid, uid: me.uid, processName: me.stat.name, timeToExitMs: 0,
-                                             recoveredKiB: 0, signals: "SIGKILL")),
-                        .killFailed(Event.KillFailed(pid: me.pid, uid: me.uid, processName: me.stat.name, reason: "rehearsal"))] {
-            Log.rehearsedBytes &+= Event(sequence: 1, instance: "rehearsal", timeMs: bustd_realtime_ms(), payload: payload).encodeLine().utf8.count
+        for payload in [
+            Event.Payload.kill(killEvent(me, details, decision: decision, memory: memory, pressure: nil, dryRun: false)),
+            .killed(
+                Event.Killed(
+                    pid: me.pid, uid: me.uid, processName: me.stat.name, timeToExitMs: 0,
+                    recoveredKiB: 0, signals: "SIGKILL")),
+            .killFailed(Event.KillFailed(pid: me.pid, uid: me.uid, processName: me.stat.name, reason: "rehearsal")),
+        ] {
+            Log.rehearsedBytes &+=
+                Event(sequence: 1, instance: "rehearsal", timeMs: bustd_realtime_ms(), payload: payload).encodeLine().utf8.count
         }
         touchReserve()
         Log.rehearsing = false
@@ -477,13 +520,17 @@ final class Monitor {
             closeMembers(record.victim)
             let ms = now - record.victim.firstSignalMs
             let released = record.victim.memoryReleased ? ", reaped early with process_mrelease" : ""
-            let recovered = memory.map {
-                "; " + recoveryText(availableBeforeKiB: record.availableBeforeKiB, after: $0, heldKiB: record.heldKiB)
-            } ?? ""
+            let recovered =
+                memory.map {
+                    "; " + recoveryText(availableBeforeKiB: record.availableBeforeKiB, after: $0, heldKiB: record.heldKiB)
+                } ?? ""
             Log.notice("pid \(record.victim.pid) exited \(ms) ms after \(record.victim.signals)\(released)\(recovered)")
-            events?.publish(.killed(Event.Killed(pid: record.victim.pid, uid: record.uid, processName: record.name,
-                                                 timeToExitMs: ms, recoveredKiB: (memory?.availableKiB ?? 0) - record.availableBeforeKiB,
-                                                 signals: record.victim.signals)))
+            events?.publish(
+                .killed(
+                    Event.Killed(
+                        pid: record.victim.pid, uid: record.uid, processName: record.name,
+                        timeToExitMs: ms, recoveredKiB: (memory?.availableKiB ?? 0) - record.availableBeforeKiB,
+                        signals: record.victim.signals)))
             return true
         }
     }
@@ -498,7 +545,8 @@ final class Monitor {
         let exe = details.executable.map { " exe " + quoted($0) } ?? ""
         let unit = victim.cgroup.map { cgroup in cgroup.unit.map { " unit " + quoted($0) } ?? " cgroup " + quoted(cgroup.path) } ?? ""
         let last = victim.lastResort.map { " (chosen although \($0))" } ?? ""
-        return "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(details.commandLine))\(unit): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)\(last)"
+        return
+            "pid \(victim.pid) (uid \(victim.uid)) \(quoted(victim.stat.name))\(exe) cmdline \(quoted(details.commandLine))\(unit): RSS \(formatKiB(victim.residentKiB)), oom_score \(victim.oomScore), oom_score_adj \(victim.oomScoreAdj)\(last)"
     }
 
     /// Command lines are cut to this many bytes in logs.
@@ -536,8 +584,10 @@ final class Monitor {
 
     // MARK: Events
 
-    private func killEvent(_ victim: Candidate, _ details: VictimDetails, decision: Decision, memory: MemoryStatus,
-                           pressure: Int?, dryRun: Bool) -> Event.Kill {
+    private func killEvent(
+        _ victim: Candidate, _ details: VictimDetails, decision: Decision, memory: MemoryStatus,
+        pressure: Int?, dryRun: Bool
+    ) -> Event.Kill {
         Event.Kill(
             pid: victim.pid, uid: victim.uid, userName: UserDatabase.userName(uid: victim.uid),
             processName: victim.stat.name, commandLine: details.commandLine,
@@ -554,9 +604,10 @@ final class Monitor {
     }
 
     private var eventThresholds: Event.Thresholds {
-        Event.Thresholds(memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
-                         swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
-                         pressureCutoffPercent: config.pressureCutoff)
+        Event.Thresholds(
+            memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
+            swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
+            pressureCutoffPercent: config.pressureCutoff)
     }
 
     /// Memory nears the low-memory rule: say so (log and event), with the
@@ -588,9 +639,11 @@ final class Monitor {
 /// held 75 MiB, and others grew by 79.4 MiB meanwhile".
 func recoveryText(availableBeforeKiB: Int64, after: MemoryStatus, heldKiB: Int64) -> String {
     let change = after.availableKiB - availableBeforeKiB
-    let before = MemoryStatus(totalKiB: after.totalKiB, availableKiB: availableBeforeKiB,
-                              swapTotalKiB: after.swapTotalKiB, swapFreeKiB: after.swapFreeKiB)
+    let before = MemoryStatus(
+        totalKiB: after.totalKiB, availableKiB: availableBeforeKiB,
+        swapTotalKiB: after.swapTotalKiB, swapFreeKiB: after.swapFreeKiB)
     let figures = "available \(formatHundredths(before.availablePercent))% -> \(formatHundredths(after.availablePercent))%"
     if change > 0 { return "memory recovered \(formatKiB(change)) (\(figures))" }
-    return "no memory recovered on balance (\(figures)): the victim held \(formatKiB(heldKiB)), and others grew by \(formatKiB(heldKiB - change)) meanwhile"
+    return
+        "no memory recovered on balance (\(figures)): the victim held \(formatKiB(heldKiB)), and others grew by \(formatKiB(heldKiB - change)) meanwhile"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Shared
 
 /// Everything a process may put in its name: quotes, backslashes, line
@@ -9,22 +10,26 @@ private let hostile = "say \"hi\" \\ C:\\x\nnext\ttab\r\u{01}\u{1B}[31m\u{7F} ) 
 private let hostileBytes = Array(hostile.utf8)
 
 private let figures = Event.Figures(availablePercent: 350, swapFreePercent: 1005, pressurePercent: 2599)
-private let thresholds = Event.Thresholds(memoryTerminatePercent: 1000, memoryKillPercent: 500,
-                                          swapTerminatePercent: 1000, swapKillPercent: 500, pressureCutoffPercent: 2500)
+private let thresholds = Event.Thresholds(
+    memoryTerminatePercent: 1000, memoryKillPercent: 500,
+    swapTerminatePercent: 1000, swapKillPercent: 500, pressureCutoffPercent: 2500)
 
 private func event(_ payload: Event.Payload, sequence: UInt64 = 7) -> Event {
     Event(sequence: sequence, instance: "0123456789abcdef0123456789abcdef", timeMs: 1_764_180_000_123, payload: payload)
 }
 
-private func kill(name: [UInt8] = hostileBytes, commandLine: [UInt8] = hostileBytes, truncated: Bool = false,
-                  optionalsSet: Bool = true) -> Event.Kill {
-    Event.Kill(pid: 4242, uid: 1000, userName: optionalsSet ? hostile : nil, processName: name,
-               commandLine: commandLine, commandLineTruncated: truncated,
-               executablePath: optionalsSet ? Array("/opt/my app/bin/x (1)".utf8) : nil,
-               rssKiB: 3_145_728, swapKiB: 0, oomScore: 812, oomScoreAdj: -1000, signal: "SIGTERM",
-               rule: .lowMemory,
-               figures: optionalsSet ? figures : Event.Figures(availablePercent: 0, swapFreePercent: 10_000),
-               thresholds: thresholds, dryRun: !optionalsSet)
+private func kill(
+    name: [UInt8] = hostileBytes, commandLine: [UInt8] = hostileBytes, truncated: Bool = false,
+    optionalsSet: Bool = true
+) -> Event.Kill {
+    Event.Kill(
+        pid: 4242, uid: 1000, userName: optionalsSet ? hostile : nil, processName: name,
+        commandLine: commandLine, commandLineTruncated: truncated,
+        executablePath: optionalsSet ? Array("/opt/my app/bin/x (1)".utf8) : nil,
+        rssKiB: 3_145_728, swapKiB: 0, oomScore: 812, oomScoreAdj: -1000, signal: "SIGTERM",
+        rule: .lowMemory,
+        figures: optionalsSet ? figures : Event.Figures(availablePercent: 0, swapFreePercent: 10_000),
+        thresholds: thresholds, dryRun: !optionalsSet)
 }
 
 /// One event of every type, optional fields both set and unset.
@@ -33,13 +38,22 @@ private let samples: [Event] = [
     event(.hello(Event.Hello(daemonVersion: hostile, scope: .all, peerUID: 0, retained: nil)), sequence: 0),
     event(.kill(kill())),
     event(.kill(kill(optionalsSet: false)), sequence: .max),
-    event(.killed(Event.Killed(pid: 4242, uid: 1000, processName: hostileBytes, timeToExitMs: 120,
-                               recoveredKiB: -2048, signals: "SIGTERM, then SIGKILL"))),
+    event(
+        .killed(
+            Event.Killed(
+                pid: 4242, uid: 1000, processName: hostileBytes, timeToExitMs: 120,
+                recoveredKiB: -2048, signals: "SIGTERM, then SIGKILL"))),
     event(.killFailed(Event.KillFailed(pid: .max, uid: .max, processName: [], reason: hostile))),
-    event(.warning(Event.Warning(figures: figures, thresholds: thresholds,
-                                 victim: Event.Victim(pid: 1, uid: 0, processName: hostileBytes)))),
-    event(.warning(Event.Warning(figures: Event.Figures(availablePercent: 1, swapFreePercent: 0),
-                                 thresholds: thresholds, victim: nil))),
+    event(
+        .warning(
+            Event.Warning(
+                figures: figures, thresholds: thresholds,
+                victim: Event.Victim(pid: 1, uid: 0, processName: hostileBytes)))),
+    event(
+        .warning(
+            Event.Warning(
+                figures: Event.Figures(availablePercent: 1, swapFreePercent: 0),
+                thresholds: thresholds, victim: nil))),
     event(.kernelOOM(Event.KernelOOM(count: 3, source: .memoryEvents, pid: 99, processName: hostileBytes, uid: 1001))),
     event(.kernelOOM(Event.KernelOOM(count: .max, source: .vmstat))),
 ]
@@ -56,8 +70,12 @@ private func decodingError(_ line: [UInt8]) -> EventDecodingError? {
 private func decodingError(_ line: String) -> EventDecodingError? { decodingError(Array(line.utf8)) }
 
 /// A valid line to break in one place at a time.
-private let validLine = event(.killed(Event.Killed(pid: 4242, uid: 1000, processName: Array("chrome".utf8),
-                                                   timeToExitMs: 120, recoveredKiB: -2048, signals: "SIGKILL"))).encodeLine()
+private let validLine = event(
+    .killed(
+        Event.Killed(
+            pid: 4242, uid: 1000, processName: Array("chrome".utf8),
+            timeToExitMs: 120, recoveredKiB: -2048, signals: "SIGKILL"))
+).encodeLine()
 
 private func replacing(_ old: String, with new: String) -> String {
     #expect(validLine.contains(old), "the test changes nothing: \(old)")
@@ -81,8 +99,10 @@ private func replacing(_ old: String, with new: String) -> String {
         func awaits(available: Int, swap: Int, swapLimit: Int = 1000) -> [Bool] {
             var limits = thresholds
             limits.swapTerminatePercent = swapLimit
-            let a = Event.Warning(figures: Event.Figures(availablePercent: available, swapFreePercent: swap),
-                                  thresholds: limits, victim: nil).awaits
+            let a = Event.Warning(
+                figures: Event.Figures(availablePercent: available, swapFreePercent: swap),
+                thresholds: limits, victim: nil
+            ).awaits
             return [a.memory, a.swap]
         }
         #expect(awaits(available: 0, swap: 1332) == [false, true])
@@ -93,7 +113,10 @@ private func replacing(_ old: String, with new: String) -> String {
     }
 
     @Test func wireFormatIsFixed() {
-        #expect(validLine == #"{"v":1,"type":"killed","seq":7,"instance":"0123456789abcdef0123456789abcdef","time":1764180000123,"pid":4242,"uid":1000,"name":"chrome","time_to_exit_ms":120,"recovered_kib":-2048,"signals":"SIGKILL"}"# + "\n")
+        #expect(
+            validLine
+                == #"{"v":1,"type":"killed","seq":7,"instance":"0123456789abcdef0123456789abcdef","time":1764180000123,"pid":4242,"uid":1000,"name":"chrome","time_to_exit_ms":120,"recovered_kib":-2048,"signals":"SIGKILL"}"#
+                + "\n")
         let warning = event(.warning(Event.Warning(figures: figures, thresholds: thresholds, victim: nil))).encodeLine()
         #expect(warning.contains(#""available_percent":3.5,"swap_free_percent":10.05,"pressure_percent":25.99,"#))
         #expect(warning.contains(#""memory_terminate_percent":10,"memory_kill_percent":5,"#))
@@ -111,7 +134,10 @@ private func replacing(_ old: String, with new: String) -> String {
         let line = original.encodeLine()
         #expect(!line.utf8.dropLast().contains { $0 < 0x20 || $0 == 0x7F }, "no raw control character")
         let decoded = try decodeEvent(line: line)
-        guard case .kill(let decodedKill) = decoded.payload else { Issue.record("not a kill"); return }
+        guard case .kill(let decodedKill) = decoded.payload else {
+            Issue.record("not a kill")
+            return
+        }
         // ASCII survives as is; the 128 bytes that are not UTF-8 on their own become U+FFFD.
         #expect(decodedKill.processName == Array(0...127) + Array(repeating: Array("\u{FFFD}".utf8), count: 128).flatMap { $0 })
     }
@@ -120,7 +146,10 @@ private func replacing(_ old: String, with new: String) -> String {
         var withInvalid = kill(name: [0x61, 0xFF, 0x62], commandLine: [0xC0, 0xAF, 0x20, 0xE2, 0x9C])
         withInvalid.executablePath = [0x2F, 0xED, 0xA0, 0x80]  // an encoded surrogate
         let decoded = try decodeEvent(line: event(.kill(withInvalid)).encodeLine())
-        guard case .kill(let result) = decoded.payload else { Issue.record("not a kill"); return }
+        guard case .kill(let result) = decoded.payload else {
+            Issue.record("not a kill")
+            return
+        }
         #expect(result.processName == Array("a\u{FFFD}b".utf8))
         #expect(result.commandLine == Array("\u{FFFD}\u{FFFD} \u{FFFD}\u{FFFD}".utf8))
         #expect(result.executablePath == Array("/\u{FFFD}\u{FFFD}\u{FFFD}".utf8))
@@ -164,7 +193,10 @@ private func replacing(_ old: String, with new: String) -> String {
         let line = original.encodeLine()
         #expect(line.utf8.count <= maxLineBytes)
         let decoded = try decodeEvent(line: line)
-        guard case .kill(let result) = decoded.payload else { Issue.record("not a kill"); return }
+        guard case .kill(let result) = decoded.payload else {
+            Issue.record("not a kill")
+            return
+        }
         #expect(result.processName.count == maxTextFieldBytes)
         #expect(result.commandLine.count == maxCommandLineBytes)
         #expect(decoded.instance.utf8.count == maxTextFieldBytes)
@@ -175,7 +207,10 @@ private func replacing(_ old: String, with new: String) -> String {
     @Test func decodesEveryEscape() throws {
         let name = #"\"\\\/\b\f\n\r\t\u00e9\u4E2D\ud83d\ude00\u0000"#
         let decoded = try decodeEvent(line: replacing(#""name":"chrome""#, with: #""name":""# + name + #"""#))
-        guard case .killed(let killed) = decoded.payload else { Issue.record("not killed"); return }
+        guard case .killed(let killed) = decoded.payload else {
+            Issue.record("not killed")
+            return
+        }
         #expect(killed.processName == Array("\"\\/\u{08}\u{0C}\n\r\té中😀\u{0}".utf8))
     }
 
@@ -278,11 +313,15 @@ private func replacing(_ old: String, with new: String) -> String {
         #expect(decodingError(deep)?.kind == .tooDeeplyNested)
         // Within the limit, nesting in an unknown key is fine.
         let allowedDepth = maxNestingDepth - 1
-        let shallow = replacing(#""pid":4242"#, with: #""x":"# + String(repeating: "[", count: allowedDepth)
-                                + String(repeating: "]", count: allowedDepth) + #","pid":4242"#)
+        let shallow = replacing(
+            #""pid":4242"#,
+            with: #""x":"# + String(repeating: "[", count: allowedDepth)
+                + String(repeating: "]", count: allowedDepth) + #","pid":4242"#)
         #expect(decodingError(shallow) == nil)
-        let tooDeep = replacing(#""pid":4242"#, with: #""x":"# + String(repeating: "[", count: allowedDepth + 1)
-                                + String(repeating: "]", count: allowedDepth + 1) + #","pid":4242"#)
+        let tooDeep = replacing(
+            #""pid":4242"#,
+            with: #""x":"# + String(repeating: "[", count: allowedDepth + 1)
+                + String(repeating: "]", count: allowedDepth + 1) + #","pid":4242"#)
         #expect(decodingError(tooDeep)?.kind == .tooDeeplyNested)
     }
 
@@ -329,7 +368,8 @@ private func replacing(_ old: String, with new: String) -> String {
         let unknown = decodingError(replacing(#""type":"killed""#, with: #""type":"re\nboot""#))
         #expect(unknown?.message == #"unknown event type "re\nboot""#)
         #expect(decodingError(replacing(#""pid":4242,"#, with: ""))?.message == #"missing field "pid""#)
-        #expect(decodingError(replacing(#""v":1"#, with: #""v":2"#))?.description
+        #expect(
+            decodingError(replacing(#""v":1"#, with: #""v":2"#))?.description
                 == "protocol version 2 is newer than the supported version 1")
     }
 
@@ -339,8 +379,12 @@ private func replacing(_ old: String, with new: String) -> String {
         #expect(decodingError(hello.replacingOccurrences(of: #""newest_seq":41"#, with: #""newest_seq":2"#))?.kind == .invalidValue)
         #expect(decodingError(hello.replacingOccurrences(of: #""scope":"all""#, with: #""scope":"root""#))?.kind == .invalidValue)
 
-        let warning = event(.warning(Event.Warning(figures: figures, thresholds: thresholds,
-                                                   victim: Event.Victim(pid: 1, uid: 2, processName: [0x41])))).encodeLine()
+        let warning = event(
+            .warning(
+                Event.Warning(
+                    figures: figures, thresholds: thresholds,
+                    victim: Event.Victim(pid: 1, uid: 2, processName: [0x41])))
+        ).encodeLine()
         #expect(decodingError(warning.replacingOccurrences(of: #""victim_uid":2"#, with: #""victim_uid":null"#))?.kind == .invalidValue)
         #expect(decodingError(warning) == nil)
     }
@@ -392,8 +436,10 @@ private func replacing(_ old: String, with new: String) -> String {
 
     // MARK: Subscribe requests
 
-    @Test(arguments: [SubscribeRequest(), SubscribeRequest(since: 41), SubscribeRequest(since: .max, instance: hostile),
-                      SubscribeRequest(instance: "0123456789abcdef0123456789abcdef")])
+    @Test(arguments: [
+        SubscribeRequest(), SubscribeRequest(since: 41), SubscribeRequest(since: .max, instance: hostile),
+        SubscribeRequest(instance: "0123456789abcdef0123456789abcdef"),
+    ])
     func subscribeRequestsRoundTrip(_ request: SubscribeRequest) throws {
         let line = request.encodeLine()
         #expect(line.hasSuffix("}\n") && line.utf8.filter { $0 == 0x0A }.count == 1)
@@ -401,14 +447,18 @@ private func replacing(_ old: String, with new: String) -> String {
     }
 
     @Test func subscribeRequestWireFormat() throws {
-        #expect(SubscribeRequest(since: 41, instance: "ab").encodeLine() == #"{"v":1,"type":"subscribe","since":41,"instance":"ab"}"# + "\n")
+        #expect(
+            SubscribeRequest(since: 41, instance: "ab").encodeLine() == #"{"v":1,"type":"subscribe","since":41,"instance":"ab"}"# + "\n")
         #expect(try decodeSubscribeRequest(line: #"{"v":1,"type":"subscribe"}"#) == SubscribeRequest())
         #expect(try decodeSubscribeRequest(line: #"{"type":"subscribe","v":1,"since":5,"extra":[]}"#) == SubscribeRequest(since: 5))
     }
 
     @Test func rejectsBadSubscribeRequests() {
         func kind(_ line: String) -> EventDecodingError.Kind? {
-            do { _ = try decodeSubscribeRequest(line: line); return nil } catch { return error.kind }
+            do {
+                _ = try decodeSubscribeRequest(line: line)
+                return nil
+            } catch { return error.kind }
         }
         #expect(kind(#"{"v":1,"type":"kill"}"#) == .unknownType)
         #expect(kind(#"{"v":2,"type":"subscribe"}"#) == .unsupportedVersion)
@@ -431,8 +481,9 @@ private func replacing(_ old: String, with new: String) -> String {
     /// rather than passing with nothing checked.
     @Test func jqReadsEveryLine() throws {
         let paths = ["/usr/bin/jq", "/usr/local/bin/jq", "/bin/jq"]
-        let jq = try #require(paths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
-                              "jq is not installed (it is in the Makefile's TEST_PACKAGES: make test-deps)")
+        let jq = try #require(
+            paths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+            "jq is not installed (it is in the Makefile's TEST_PACKAGES: make test-deps)")
         let allLines = samples.map { $0.encodeLine() }.joined()
         let types = try runJQ(jq, ["-c", ".type"], input: allLines)
         #expect(types == samples.map { "\"" + $0.type.rawValue + "\"\n" }.joined())
@@ -446,7 +497,8 @@ private func replacing(_ old: String, with new: String) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: jq)
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         try process.run()

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Shared
 
 @Suite struct TextEscapingTests {
@@ -12,9 +13,9 @@ import Testing
     @Test func keepsValidUTF8AndReplacesInvalid() {
         #expect(jsonEscaped(Array("héllo ✓ 😀".utf8)) == "héllo ✓ 😀")
         #expect(jsonEscaped([0x61, 0xFF, 0x62]) == "a\u{FFFD}b")
-        #expect(jsonEscaped([0xC0, 0xAF]) == "\u{FFFD}\u{FFFD}")      // overlong '/'
+        #expect(jsonEscaped([0xC0, 0xAF]) == "\u{FFFD}\u{FFFD}")  // overlong '/'
         #expect(jsonEscaped([0xED, 0xA0, 0x80]) == "\u{FFFD}\u{FFFD}\u{FFFD}")  // surrogate
-        #expect(jsonEscaped([0xE2, 0x9C]) == "\u{FFFD}\u{FFFD}")      // truncated
+        #expect(jsonEscaped([0xE2, 0x9C]) == "\u{FFFD}\u{FFFD}")  // truncated
     }
 
     @Test func randomBytesAlwaysGivePrintableOutput() {

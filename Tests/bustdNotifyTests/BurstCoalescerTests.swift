@@ -1,5 +1,6 @@
 import Shared
 import Testing
+
 @testable import bustd_notify
 
 /// The notification an event asks for, required to exist.
@@ -27,7 +28,9 @@ private func next(_ coalescer: inout BurstCoalescer, _ event: Event, note: Strin
         let c = try next(&coalescer, Fixtures.event(.kill(Fixtures.kill(pid: 3, name: "c")), sequence: 3, timeMs: base + 1_000))
         #expect(a.slot == b.slot && b.slot == c.slot)
         #expect(c.summary == "bustd killed 3 processes: a, b, c")
-        let freed = try next(&coalescer, Fixtures.event(.killed(Fixtures.killed(pid: 2, name: "b", recoveredKiB: 1_048_576)), sequence: 4, timeMs: base + 1_200))
+        let freed = try next(
+            &coalescer,
+            Fixtures.event(.killed(Fixtures.killed(pid: 2, name: "b", recoveredKiB: 1_048_576)), sequence: 4, timeMs: base + 1_200))
         #expect(freed.slot == a.slot)
         #expect(freed.body.hasSuffix("1 GiB freed."))
         // Past the window: a notification of its own.
@@ -35,7 +38,9 @@ private func next(_ coalescer: inout BurstCoalescer, _ event: Event, note: Strin
         #expect(d.slot != a.slot)
         #expect(d.summary == "bustd killed d (PID 4)")
         // A late killed of the first burst still finds it.
-        let late = try next(&coalescer, Fixtures.event(.killed(Fixtures.killed(pid: 1, name: "a", recoveredKiB: 1_048_576)), sequence: 6, timeMs: base + 5_000))
+        let late = try next(
+            &coalescer,
+            Fixtures.event(.killed(Fixtures.killed(pid: 1, name: "a", recoveredKiB: 1_048_576)), sequence: 6, timeMs: base + 5_000))
         #expect(late.slot == a.slot)
         #expect(late.body.hasSuffix("2 GiB freed."))
     }
@@ -63,15 +68,20 @@ private func next(_ coalescer: inout BurstCoalescer, _ event: Event, note: Strin
         #expect(coalescer.notification(for: Fixtures.event(.kill(Fixtures.kill()), sequence: 1)) == nil)
         #expect(coalescer.notification(for: Fixtures.event(.killed(Fixtures.killed()), sequence: 2)) == nil)
         #expect(coalescer.notification(for: Fixtures.event(.kernelOOM(Event.KernelOOM(count: 1, source: .vmstat)), sequence: 3)) == nil)
-        #expect(coalescer.notification(for: Fixtures.event(
-            .warning(Event.Warning(figures: Event.Figures(availablePercent: 900, swapFreePercent: 0),
-                                   thresholds: Fixtures.thresholds, victim: nil)), sequence: 4)) != nil)
+        #expect(
+            coalescer.notification(
+                for: Fixtures.event(
+                    .warning(
+                        Event.Warning(
+                            figures: Event.Figures(availablePercent: 900, swapFreePercent: 0),
+                            thresholds: Fixtures.thresholds, victim: nil)), sequence: 4)) != nil)
     }
 
     @Test func replayNoteIsAppended() throws {
         var coalescer = BurstCoalescer(settings: Settings())
-        let content = try next(&coalescer, Fixtures.event(.kill(Fixtures.kill()), sequence: 1),
-                                                          note: "This happened 4 min ago.")
+        let content = try next(
+            &coalescer, Fixtures.event(.kill(Fixtures.kill()), sequence: 1),
+            note: "This happened 4 min ago.")
         #expect(content.body.hasSuffix("available). This happened 4 min ago."))
     }
 }

@@ -3,14 +3,17 @@ import Shared
 import Testing
 
 private func kill(pid: Int32, name: String) -> Event.Payload {
-    .kill(Event.Kill(pid: pid, uid: 65534, userName: "nobody", processName: Array(name.utf8),
-                     commandLine: Array(name.utf8), executablePath: nil, rssKiB: 3_145_728, swapKiB: 0,
-                     oomScore: 900, oomScoreAdj: 0, signal: "SIGTERM", rule: .lowMemory,
-                     figures: Event.Figures(availablePercent: 300, swapFreePercent: 0, pressurePercent: 4100),
-                     thresholds: Event.Thresholds(memoryTerminatePercent: 1000, memoryKillPercent: 500,
-                                                  swapTerminatePercent: 1000, swapKillPercent: 500,
-                                                  pressureCutoffPercent: 2500),
-                     dryRun: false))
+    .kill(
+        Event.Kill(
+            pid: pid, uid: 65534, userName: "nobody", processName: Array(name.utf8),
+            commandLine: Array(name.utf8), executablePath: nil, rssKiB: 3_145_728, swapKiB: 0,
+            oomScore: 900, oomScoreAdj: 0, signal: "SIGTERM", rule: .lowMemory,
+            figures: Event.Figures(availablePercent: 300, swapFreePercent: 0, pressurePercent: 4100),
+            thresholds: Event.Thresholds(
+                memoryTerminatePercent: 1000, memoryKillPercent: 500,
+                swapTerminatePercent: 1000, swapKillPercent: 500,
+                pressureCutoffPercent: 2500),
+            dryRun: false))
 }
 
 private func kill(pid: Int32, name: String, unit: String) -> Event.Payload {
@@ -21,8 +24,10 @@ private func kill(pid: Int32, name: String, unit: String) -> Event.Payload {
 }
 
 private func killed(pid: Int32, name: String) -> Event.Payload {
-    .killed(Event.Killed(pid: pid, uid: 65534, processName: Array(name.utf8), timeToExitMs: 120,
-                         recoveredKiB: 2_202_010, signals: "SIGTERM"))
+    .killed(
+        Event.Killed(
+            pid: pid, uid: 65534, processName: Array(name.utf8), timeToExitMs: 120,
+            recoveredKiB: 2_202_010, signals: "SIGTERM"))
 }
 
 /// A session bus, the recording server, a fake bustd and bustd-notify
@@ -90,7 +95,8 @@ struct EndToEndTests {
         let update = session.notifyCalls[1]
         #expect(update["replaces_id"] as? Int == first["id"] as? Int)
         #expect(update["summary"] as? String == "bustd killed firefox (PID 4242)")
-        #expect(update["body"] as? String
+        #expect(
+            update["body"] as? String
                 == "Available memory was 3 %, memory pressure 41 % (bustd acts at 10 % available). 2.1 GiB freed.")
     }
 
@@ -109,8 +115,11 @@ struct EndToEndTests {
 
     @Test func hostileNamesAreEscapedOnTheWire() throws {
         let (session, daemon) = try connectedSession(["--burst-window", "0"])
-        try daemon.send(.killFailed(Event.KillFailed(pid: 7, uid: 65534, processName: Array("<i>x&y</i>\n".utf8),
-                                                     reason: "<b>EPERM</b>")))
+        try daemon.send(
+            .killFailed(
+                Event.KillFailed(
+                    pid: 7, uid: 65534, processName: Array("<i>x&y</i>\n".utf8),
+                    reason: "<b>EPERM</b>")))
         try session.waitFor("the notification") { session.notifyCalls.count >= 1 }
         #expect(session.notifyCalls[0]["summary"] as? String == "bustd could not kill ‹i›x＆y‹/i›? (PID 7)")
         #expect(session.notifyCalls[0]["body"] as? String == "Reason: &lt;b&gt;EPERM&lt;/b&gt;.")
@@ -122,15 +131,16 @@ struct EndToEndTests {
         try session.startNotificationServer()
         // The socket directory is the user's here, so the user can serve it.
         chown(session.directory + "/run", 65534, 65534)
-        let hello = Event(sequence: 0, instance: "f00d", timeMs: FakeDaemon.nowMs,
-                          payload: .hello(Event.Hello(daemonVersion: "0.1.0", scope: .all, peerUID: 65534, retained: nil)))
+        let hello = Event(
+            sequence: 0, instance: "f00d", timeMs: FakeDaemon.nowMs,
+            payload: .hello(Event.Hello(daemonVersion: "0.1.0", scope: .all, peerUID: 65534, retained: nil)))
         let event = Event(sequence: 1, instance: "f00d", timeMs: FakeDaemon.nowMs, payload: kill(pid: 1, name: "forged"))
         let script = """
-        import socket, sys, time
-        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
-        while True:
-            c, _ = s.accept(); c.sendall(sys.argv[2].encode()); time.sleep(0.2)
-        """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+            while True:
+                c, _ = s.accept(); c.sendall(sys.argv[2].encode()); time.sleep(0.2)
+            """
         try session.start([NotifySession.python, "-c", script, session.socketPath, hello.encodeLine() + event.encodeLine()])
         try session.waitFor("the fake socket") { FileManager.default.fileExists(atPath: session.socketPath) }
         try session.startNotifier()
@@ -153,8 +163,11 @@ struct EndToEndTests {
         #expect(daemon.subscribeRequest?.instance == daemon.instance)
         try daemon.send(kill(pid: 200, name: "second"))
         try session.waitFor("the second kill") { session.notifyCalls.count >= 2 }
-        #expect(session.notifyCalls.map { $0["summary"] as? String } == ["bustd killed first (PID 100)",
-                                                                        "bustd killed second (PID 200)"])
+        #expect(
+            session.notifyCalls.map { $0["summary"] as? String } == [
+                "bustd killed first (PID 100)",
+                "bustd killed second (PID 200)",
+            ])
     }
 
     @Test func aKillWaitsForTheBusToAppear() throws {

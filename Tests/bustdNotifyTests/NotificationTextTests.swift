@@ -1,5 +1,6 @@
 import Shared
 import Testing
+
 @testable import bustd_notify
 
 @Suite struct NotificationTextTests {
@@ -10,7 +11,8 @@ import Testing
     @Test func singleKillWithMemoryFreed() {
         let victims = [victim(Fixtures.kill(), Fixtures.killed())]
         #expect(NotificationText.killSummary(victims) == "bustd killed firefox (PID 4242)")
-        #expect(NotificationText.killBody(victims)
+        #expect(
+            NotificationText.killBody(victims)
                 == "Available memory was 3 %, memory pressure 41 % (bustd acts at 10 % available). 2.1 GiB freed.")
     }
 
@@ -21,7 +23,8 @@ import Testing
 
     @Test func pressureRule() {
         let victims = [victim(Fixtures.kill(rule: .pressure, available: 1_800, pressure: 4_149))]
-        #expect(NotificationText.killBody(victims)
+        #expect(
+            NotificationText.killBody(victims)
                 == "Available memory was 18 %, memory pressure 41 % (bustd acts at 25 % pressure).")
     }
 
@@ -90,22 +93,28 @@ import Testing
     }
 
     @Test func killFailedWarningAndKernelOOM() {
-        let failed = NotificationText.killFailed(Event.KillFailed(pid: 7, uid: 1000, processName: Array("vim".utf8),
-                                                                  reason: "pidfd_send_signal: EPERM"), slot: 1)
+        let failed = NotificationText.killFailed(
+            Event.KillFailed(
+                pid: 7, uid: 1000, processName: Array("vim".utf8),
+                reason: "pidfd_send_signal: EPERM"), slot: 1)
         #expect(failed.summary == "bustd could not kill vim (PID 7)")
         #expect(failed.body == "Reason: pidfd_send_signal: EPERM.")
 
         let warning = NotificationText.warning(
-            Event.Warning(figures: Event.Figures(availablePercent: 1300, swapFreePercent: 0),
-                          thresholds: Fixtures.thresholds,
-                          victim: Event.Victim(pid: 4242, uid: 1000, processName: Array("firefox".utf8))), slot: 2)
+            Event.Warning(
+                figures: Event.Figures(availablePercent: 1300, swapFreePercent: 0),
+                thresholds: Fixtures.thresholds,
+                victim: Event.Victim(pid: 4242, uid: 1000, processName: Array("firefox".utf8))), slot: 2)
         #expect(warning.summary == "Memory is low: 13 % available")
         #expect(warning.body == "bustd will stop firefox (PID 4242) if available memory drops to 10 %.")
 
-        let oom = NotificationText.kernelOOM(Event.KernelOOM(count: 1, source: .vmstat, pid: 9,
-                                                             processName: Array("java".utf8), uid: 1000), slot: 3)
+        let oom = NotificationText.kernelOOM(
+            Event.KernelOOM(
+                count: 1, source: .vmstat, pid: 9,
+                processName: Array("java".utf8), uid: 1000), slot: 3)
         #expect(oom.summary == "The kernel's OOM killer killed java (PID 9)")
-        #expect(NotificationText.kernelOOM(Event.KernelOOM(count: 3, source: .vmstat), slot: 4).summary
+        #expect(
+            NotificationText.kernelOOM(Event.KernelOOM(count: 3, source: .vmstat), slot: 4).summary
                 == "The kernel's OOM killer killed 3 processes")
     }
 
@@ -117,13 +126,15 @@ import Testing
             var thresholds = Fixtures.thresholds
             thresholds.swapTerminatePercent = swapLimit
             return NotificationText.warning(
-                Event.Warning(figures: Event.Figures(availablePercent: available, swapFreePercent: swap),
-                              thresholds: thresholds, victim: Event.Victim(pid: 7, uid: 1000, processName: Array("hog".utf8))), slot: 1)
+                Event.Warning(
+                    figures: Event.Figures(availablePercent: available, swapFreePercent: swap),
+                    thresholds: thresholds, victim: Event.Victim(pid: 7, uid: 1000, processName: Array("hog".utf8))), slot: 1)
         }
         let swapLeft = warning(available: 0, swap: 1332)
         #expect(swapLeft.summary == "Memory is low: 0 % available, 13 % swap free")
         #expect(swapLeft.body == "bustd will stop hog (PID 7) if free swap drops to 10 %.")
-        #expect(warning(available: 1400, swap: 1400).body
+        #expect(
+            warning(available: 1400, swap: 1400).body
                 == "bustd will stop hog (PID 7) if available memory drops to 10 % and free swap drops to 10 %.")
         // Swap ignored (-s 100): available memory alone.
         #expect(warning(available: 1400, swap: 5000, swapLimit: 10_000).summary == "Memory is low: 14 % available")
@@ -131,7 +142,8 @@ import Testing
 
         var kill = Fixtures.kill(name: "hog")
         kill.figures = Event.Figures(availablePercent: 0, swapFreePercent: 991, pressurePercent: 1785)
-        #expect(NotificationText.why(kill)
+        #expect(
+            NotificationText.why(kill)
                 == "Available memory was 0 %, free swap 9.9 %, memory pressure 18 % (bustd acts at 10 % available and 10 % free swap).")
         kill.rule = .pressure
         #expect(NotificationText.why(kill) == "Available memory was 0 %, memory pressure 18 % (bustd acts at 25 % pressure).")
@@ -152,8 +164,10 @@ import Testing
         #expect(applicationID(ofUnit: "app-flatpak-org.mozilla.firefox-99.scope") == "org.mozilla.firefox")
         #expect(applicationID(ofUnit: "app-gnome-gnome\\x2dcalculator-12.scope") == "gnome-calculator")
         #expect(applicationID(ofUnit: "app-firefox.service") == "firefox")
-        for other in ["ssh.service", "session-3.scope", "init.scope", "app-.scope", "app-x", "apps-a-1.scope",
-                      "app-gnome-../../etc/passwd-1.scope"] {
+        for other in [
+            "ssh.service", "session-3.scope", "init.scope", "app-.scope", "app-x", "apps-a-1.scope",
+            "app-gnome-../../etc/passwd-1.scope",
+        ] {
             #expect(applicationID(ofUnit: other) == nil, "\(other)")
         }
     }

@@ -49,11 +49,13 @@ final class NotifySession {
         recordPath = sessionDirectory + "/notifications.jsonl"
         notifierLogPath = directory + "/notifier.log"
         let files = FileManager.default
-        try files.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true,
-                                  attributes: [.posixPermissions: 0o755])
+        try files.createDirectory(
+            atPath: directory + "/run", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         chmod(directory, 0o755)
-        try files.createDirectory(atPath: sessionDirectory, withIntermediateDirectories: false,
-                                  attributes: [.posixPermissions: 0o700])
+        try files.createDirectory(
+            atPath: sessionDirectory, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700])
         chown(sessionDirectory, 65534, 65534)
         files.createFile(atPath: notifierLogPath, contents: nil)
     }
@@ -72,8 +74,10 @@ final class NotifySession {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = ["--reuid", Self.user, "--regid", Self.user, "--clear-groups"] + command
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": sessionDirectory, "XDG_RUNTIME_DIR": sessionDirectory,
-                           "XDG_CONFIG_HOME": sessionDirectory + "/config", "DBUS_SESSION_BUS_ADDRESS": busAddress]
+        var environment = [
+            "PATH": "/usr/bin:/bin", "HOME": sessionDirectory, "XDG_RUNTIME_DIR": sessionDirectory,
+            "XDG_CONFIG_HOME": sessionDirectory + "/config", "DBUS_SESSION_BUS_ADDRESS": busAddress,
+        ]
         environment.merge(extra) { $1 }
         process.environment = environment
         let output = log.flatMap { FileHandle(forWritingAtPath: $0) } ?? FileHandle.nullDevice
@@ -96,8 +100,9 @@ final class NotifySession {
     }
 
     func startNotifier(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
-        notifier = try start([Self.binary, "--socket", socketPath] + arguments, environment: environment,
-                             log: notifierLogPath)
+        notifier = try start(
+            [Self.binary, "--socket", socketPath] + arguments, environment: environment,
+            log: notifierLogPath)
     }
 
     var notifierLog: String { (try? String(contentsOfFile: notifierLogPath, encoding: .utf8)) ?? "" }
@@ -165,7 +170,10 @@ final class FakeDaemon {
     func stop() {
         guard !stopped else { return }
         stopped = true
-        if client >= 0 { close(client); client = -1 }
+        if client >= 0 {
+            close(client)
+            client = -1
+        }
         close(listener)
         unlink(path)
     }
@@ -175,8 +183,9 @@ final class FakeDaemon {
         var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { throw HarnessError("no subscriber connected") }
         client = accept(listener, nil, nil)
-        let hello = Event.Hello(daemonVersion: bustdVersion, scope: .ownUID, peerUID: 65534,
-                                retained: sequence == 0 ? nil : 1...sequence)
+        let hello = Event.Hello(
+            daemonVersion: bustdVersion, scope: .ownUID, peerUID: 65534,
+            retained: sequence == 0 ? nil : 1...sequence)
         try write(Event(sequence: sequence, instance: instance, timeMs: Self.nowMs, payload: .hello(hello)).encodeLine())
         var line: [UInt8] = []
         var byte: UInt8 = 0

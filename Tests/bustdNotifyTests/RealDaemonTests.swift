@@ -14,8 +14,10 @@ struct RealDaemonTests {
         defer { RealDaemon.removeCgroup(cgroup) }
         // The scope is empty at first: bustd finds nothing to kill and
         // backs off, while the notifier connects.
-        let daemon = try RealDaemon(["-n", "--scope", cgroup, "-m", "100", "-s", "100", "--cooldown", "30",
-                                     "--grace", "5", "--pidfile", session.socketPath + ".pid", "--socket", session.socketPath])
+        let daemon = try RealDaemon([
+            "-n", "--scope", cgroup, "-m", "100", "-s", "100", "--cooldown", "30",
+            "--grace", "5", "--pidfile", session.socketPath + ".pid", "--socket", session.socketPath,
+        ])
         defer { daemon.stop() }
         try session.waitFor("the daemon's socket") { FileManager.default.fileExists(atPath: session.socketPath) }
         let recorder = try RealDaemon.recordEvents(from: session.socketPath, into: session.sessionDirectory + "/events.json")
@@ -33,7 +35,9 @@ struct RealDaemonTests {
         #expect(hog.terminationReason == .uncaughtSignal && hog.terminationStatus == SIGTERM)
 
         // The kill event's own time stamp is when it left the daemon.
-        try session.waitFor("the recorded kill event") { RealDaemon.events(session.sessionDirectory + "/events.json").contains { $0["type"] as? String == "kill" } }
+        try session.waitFor("the recorded kill event") {
+            RealDaemon.events(session.sessionDirectory + "/events.json").contains { $0["type"] as? String == "kill" }
+        }
         let event = try #require(RealDaemon.events(session.sessionDirectory + "/events.json").first { $0["type"] as? String == "kill" })
         // A missing time must fail, not count as 0.
         let calledAt = try #require(call["time"] as? Double, "the Notify call has no time: \(call)")
@@ -78,7 +82,10 @@ final class RealDaemon {
     var peersConnected: Int { log.components(separatedBy: "connected; it sees").count - 1 }
 
     func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
@@ -104,10 +111,14 @@ final class RealDaemon {
 
     /// A 32 MiB python process of uid, inside the cgroup, named `name`.
     static func startHog(name: String, cgroup: String, uid: String) throws -> Process {
-        let program = "import signal, time; signal.pthread_sigmask(signal.SIG_SETMASK, []); open('/proc/self/comm', 'w').write('\(name)'); b = b'x' * (32 << 20); time.sleep(120)"
+        let program =
+            "import signal, time; signal.pthread_sigmask(signal.SIG_SETMASK, []); open('/proc/self/comm', 'w').write('\(name)'); b = b'x' * (32 << 20); time.sleep(120)"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "echo $$ > \(cgroup)/cgroup.procs && exec /usr/bin/setpriv --reuid=\(uid) --regid=\(uid) --clear-groups \(NotifySession.python) -c \"\(program)\""]
+        process.arguments = [
+            "-c",
+            "echo $$ > \(cgroup)/cgroup.procs && exec /usr/bin/setpriv --reuid=\(uid) --regid=\(uid) --clear-groups \(NotifySession.python) -c \"\(program)\"",
+        ]
         try process.run()
         return process
     }
@@ -115,12 +126,12 @@ final class RealDaemon {
     /// A root subscriber that writes every event line it receives to a JSON array file.
     static func recordEvents(from socket: String, into path: String) throws -> Process {
         let program = """
-        import json, socket, sys
-        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rb'); lines = []
-        for line in f:
-            lines.append(json.loads(line)); json.dump(lines, open(sys.argv[2] + '.tmp', 'w'))
-            import os; os.replace(sys.argv[2] + '.tmp', sys.argv[2])
-        """
+            import json, socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rb'); lines = []
+            for line in f:
+                lines.append(json.loads(line)); json.dump(lines, open(sys.argv[2] + '.tmp', 'w'))
+                import os; os.replace(sys.argv[2] + '.tmp', sys.argv[2])
+            """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: NotifySession.python)
         process.arguments = ["-c", program, socket, path]

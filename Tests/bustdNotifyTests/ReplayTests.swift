@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+
 @testable import bustd_notify
 
 @Suite struct ReplayTests {
@@ -22,10 +23,19 @@ import Testing
         let request = filter.subscription(after: Fixtures.hello(instance: Fixtures.otherInstance, retained: 1...3))
         #expect(request == SubscribeRequest(since: 0, instance: Fixtures.otherInstance))
         // Lower numbers than last seen, but a new series: accepted.
-        #expect(filter.judge(Fixtures.event(.killed(Fixtures.killed()), sequence: 1, timeMs: now - 700_000, instance: Fixtures.otherInstance), nowMs: now) == .tooOld)
-        #expect(filter.judge(Fixtures.event(.killed(Fixtures.killed()), sequence: 2, timeMs: now - 60_000, instance: Fixtures.otherInstance), nowMs: now) == .show(replayed: true))
+        #expect(
+            filter.judge(
+                Fixtures.event(.killed(Fixtures.killed()), sequence: 1, timeMs: now - 700_000, instance: Fixtures.otherInstance), nowMs: now
+            ) == .tooOld)
+        #expect(
+            filter.judge(
+                Fixtures.event(.killed(Fixtures.killed()), sequence: 2, timeMs: now - 60_000, instance: Fixtures.otherInstance), nowMs: now)
+                == .show(replayed: true))
         // Live events are shown whatever their timestamp says.
-        #expect(filter.judge(Fixtures.event(.killed(Fixtures.killed()), sequence: 4, timeMs: now - 900_000, instance: Fixtures.otherInstance), nowMs: now) == .show(replayed: false))
+        #expect(
+            filter.judge(
+                Fixtures.event(.killed(Fixtures.killed()), sequence: 4, timeMs: now - 900_000, instance: Fixtures.otherInstance), nowMs: now
+            ) == .show(replayed: false))
     }
 
     @Test func firstStartWithNothingRetained() {
@@ -37,7 +47,9 @@ import Testing
     @Test func sinceFlagIsInclusiveIgnoresAgeAndOnlyOnce() {
         var filter = ReplayFilter(lastSeen: nil, since: 3, maxAgeMs: 600_000)
         #expect(filter.subscription(after: Fixtures.hello(retained: 1...9)) == SubscribeRequest(since: 2, instance: Fixtures.instance))
-        #expect(filter.judge(Fixtures.event(.killed(Fixtures.killed()), sequence: 3, timeMs: now - 9_000_000), nowMs: now) == .show(replayed: true))
+        #expect(
+            filter.judge(Fixtures.event(.killed(Fixtures.killed()), sequence: 3, timeMs: now - 9_000_000), nowMs: now)
+                == .show(replayed: true))
         // A reconnect later continues from what was seen.
         #expect(filter.subscription(after: Fixtures.hello(retained: 1...9)) == SubscribeRequest(since: 3, instance: Fixtures.instance))
     }

@@ -86,8 +86,11 @@ final class VirtualDisplay {
 /// virtual display, with a screenshot kept in .build/test-artifacts/; the
 /// text is read back from dunst (`dunstctl history`), since pixels change
 /// for any notification.
-@Suite(.serialized, .enabled(if: DesktopTools.canRun,
-                             "needs root, setpriv, dbus-daemon, dbus-send, Xvfb, dunst, dunstctl, busctl and ImageMagick (import, convert, compare)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: DesktopTools.canRun,
+        "needs root, setpriv, dbus-daemon, dbus-send, Xvfb, dunst, dunstctl, busctl and ImageMagick (import, convert, compare)"))
 struct ScreenshotTests {
     @Test func testNotificationIsVisibleOnADesktop() throws {
         try FileManager.default.createDirectory(atPath: DesktopTools.artifacts, withIntermediateDirectories: true)
@@ -130,8 +133,9 @@ struct ScreenshotTests {
         let differing = try run(DesktopTools.compare, ["-metric", "AE", before, after, "null:"], in: session, allowed: [0, 1])
         let pixels = Double(differing.split(separator: " ").first ?? "") ?? 0
         #expect(pixels > 5_000, "only \(pixels) pixels differ from the screenshot before the notification")
-        print("bustd-notify screenshot: \(after), \(size) bytes, \(colours) colours, "
-              + "standard deviation \(deviation), \(Int(pixels)) pixels changed")
+        print(
+            "bustd-notify screenshot: \(after), \(size) bytes, \(colours) colours, "
+                + "standard deviation \(deviation), \(Int(pixels)) pixels changed")
 
         // Pixels change for any notification: the text is checked in dunst
         // itself. Its history holds closed notifications, so close it first.
@@ -159,9 +163,12 @@ struct ScreenshotTests {
         let deadline = Date().addingTimeInterval(15)
         while true {
             guard dunst.isRunning else { throw HarnessError("dunst exited; its log:\n\(contents(of: log))") }
-            let answer = try sessionOutput([DesktopTools.dbusSend, "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                                            "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-                                            "string:org.freedesktop.Notifications"], in: session, allowed: nil)
+            let answer = try sessionOutput(
+                [
+                    DesktopTools.dbusSend, "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.Notifications",
+                ], in: session, allowed: nil)
             if answer.contains("boolean true") { return }
             guard Date() < deadline else {
                 throw HarnessError("dunst did not take org.freedesktop.Notifications; its log:\n\(contents(of: log))")
@@ -174,8 +181,10 @@ struct ScreenshotTests {
     /// returns its output (stdout and stderr). allowed: the exit statuses
     /// taken as success, nil for any.
     @discardableResult
-    private func sessionOutput(_ command: [String], in session: NotifySession, allowed: Set<Int32>? = [0],
-                               timeout: TimeInterval = 10) throws -> String {
+    private func sessionOutput(
+        _ command: [String], in session: NotifySession, allowed: Set<Int32>? = [0],
+        timeout: TimeInterval = 10
+    ) throws -> String {
         let output = session.directory + "/session-output-\(UUID().uuidString.prefix(8))"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let name = URL(fileURLWithPath: command[0]).lastPathComponent
@@ -187,8 +196,10 @@ struct ScreenshotTests {
 
     /// Runs a tool as root with a deadline; returns its output (stdout, then stderr).
     @discardableResult
-    private func run(_ tool: String, _ arguments: [String], in session: NotifySession,
-                     allowed: Set<Int32> = [0], timeout: TimeInterval = 20) throws -> String {
+    private func run(
+        _ tool: String, _ arguments: [String], in session: NotifySession,
+        allowed: Set<Int32> = [0], timeout: TimeInterval = 20
+    ) throws -> String {
         let output = session.directory + "/tool-output-\(UUID().uuidString.prefix(8))"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()

@@ -1,22 +1,23 @@
 import Foundation
 import Testing
+
 @testable import bustd_notify
 
 @Suite struct ConfigFileTests {
     @Test func goodFileSetsEverything() {
         var settings = Settings()
         let text = """
-        # bustd-notify settings
-        socket = /tmp/b.sock
-          events = kill, kernel-oom   
-        urgency-kill = normal
-        urgency-kernel-oom=low
-        timeout = 20.5
-        icon =
-        burst-window = 2
-        replay-max-age = 60
+            # bustd-notify settings
+            socket = /tmp/b.sock
+              events = kill, kernel-oom   
+            urgency-kill = normal
+            urgency-kernel-oom=low
+            timeout = 20.5
+            icon =
+            burst-window = 2
+            replay-max-age = 60
 
-        """
+            """
         let problems = applyConfig(text: text, path: "/home/a/.config/bustd/notify.conf", to: &settings)
         #expect(problems.isEmpty)
         #expect(settings.socketPath == "/tmp/b.sock")
@@ -117,7 +118,8 @@ import Testing
         try "timeout = 30\nicon = from-file\nburst-window = 3\n".write(toFile: path, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         var said: [String] = []
-        let settings = loadSettings(try parseCommandLine(["--timeout", "5", "--config", path, "--burst-window=2"]), say: { said.append($0) })
+        let settings = loadSettings(
+            try parseCommandLine(["--timeout", "5", "--config", path, "--burst-window=2"]), say: { said.append($0) })
         #expect(settings.timeout == .milliseconds(5_000), "the flag, not the file")
         #expect(settings.burstWindowMs == 2_000, "the flag, not the file")
         #expect(settings.icon == "from-file", "the file, where no flag says otherwise")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 /// systemd's preferences and session scopes, on a fixture systemd tree
@@ -13,15 +14,19 @@ import Testing
     /// session, and ssh in system.slice; owners as systemd makes them.
     func tree() throws -> (TestCgroup, CgroupTree) {
         let cgroup = try TestCgroup()
-        for path in [Self.manager + "/app.slice/app-gnome-firefox-1234.scope", Self.manager + "/app.slice/app-gnome-big-1.scope",
-                     Self.manager + "/session.slice/dbus.service", Self.manager + "/background.slice/tracker.service",
-                     "/user.slice/user-1000.slice/session-3.scope", "/system.slice/ssh.service", "/system.slice/batch.service"] {
+        for path in [
+            Self.manager + "/app.slice/app-gnome-firefox-1234.scope", Self.manager + "/app.slice/app-gnome-big-1.scope",
+            Self.manager + "/session.slice/dbus.service", Self.manager + "/background.slice/tracker.service",
+            "/user.slice/user-1000.slice/session-3.scope", "/system.slice/ssh.service", "/system.slice/batch.service",
+        ] {
             try FileManager.default.createDirectory(atPath: cgroup.path + path, withIntermediateDirectories: true)
         }
         // The user's manager owns its subtree (systemd delegates it).
         _ = chown(cgroup.path + Self.manager, 1000, 1000)
-        for sub in ["/app.slice", "/app.slice/app-gnome-firefox-1234.scope", "/app.slice/app-gnome-big-1.scope",
-                    "/session.slice", "/session.slice/dbus.service", "/background.slice", "/background.slice/tracker.service"] {
+        for sub in [
+            "/app.slice", "/app.slice/app-gnome-firefox-1234.scope", "/app.slice/app-gnome-big-1.scope",
+            "/session.slice", "/session.slice/dbus.service", "/background.slice", "/background.slice/tracker.service",
+        ] {
             _ = chown(cgroup.path + Self.manager + sub, 1000, 1000)
         }
         return (cgroup, CgroupTree(mount: cgroup.path))
@@ -55,7 +60,8 @@ import Testing
         let proc = try FakeProc()
         try proc.add(pid: 20, name: "big", rssPages: 90_000, oomScore: 900, cgroup: Self.manager + "/app.slice/app-gnome-big-1.scope")
         proc.chown(pid: 20, uid: 1000)
-        try proc.add(pid: 21, name: "firefox", rssPages: 30_000, oomScore: 700, cgroup: Self.manager + "/app.slice/app-gnome-firefox-1234.scope")
+        try proc.add(
+            pid: 21, name: "firefox", rssPages: 30_000, oomScore: 700, cgroup: Self.manager + "/app.slice/app-gnome-firefox-1234.scope")
         proc.chown(pid: 21, uid: 1000)
         try proc.add(pid: 22, name: "other-user", rssPages: 50_000, oomScore: 800)
         proc.chown(pid: 22, uid: 1001)
@@ -74,7 +80,8 @@ import Testing
     @Test(.needsRoot) func theLastProcessOfALoginSessionGoesLast() throws {
         let (_, tree) = try tree()
         let proc = try FakeProc()
-        try proc.add(pid: 30, name: "session-leader", rssPages: 90_000, oomScore: 900, cgroup: "/user.slice/user-1000.slice/session-3.scope")
+        try proc.add(
+            pid: 30, name: "session-leader", rssPages: 90_000, oomScore: 900, cgroup: "/user.slice/user-1000.slice/session-3.scope")
         proc.chown(pid: 30, uid: 1000)
         try proc.add(pid: 31, name: "app", rssPages: 100, oomScore: 100, cgroup: Self.manager + "/app.slice/app-gnome-firefox-1234.scope")
         proc.chown(pid: 31, uid: 1000)
@@ -94,7 +101,8 @@ import Testing
         let membership = try #require(withBytes("0::/system.slice/x.service/sub\n") { CgroupMembership.parse($0) })
         #expect(tree.unitDirectory(of: membership) == unit)
         // The deepest unit, not the user's manager above it.
-        let app = try #require(withBytes("0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-x-1.scope\n") { CgroupMembership.parse($0) })
+        let app = try #require(
+            withBytes("0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-x-1.scope\n") { CgroupMembership.parse($0) })
         #expect(tree.unitDirectory(of: app) == root + "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x-1.scope")
         #expect(!tree.isOOMGroup(membership))
         try "1\n".write(toFile: unit + "/sub/memory.oom.group", atomically: false, encoding: .utf8)

@@ -52,7 +52,9 @@ import Testing
         #expect(launcher.waitForExit() == 0)  // the foreground process returns at once
         var daemonPID: Int32?
         for _ in 0..<200 where daemonPID == nil {
-            daemonPID = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            daemonPID = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
             usleep(10_000)
         }
         let pid = try #require(daemonPID)

@@ -11,8 +11,10 @@ import Testing
         let hog = try Child.hog("bt-hog", mb: 48, cgroup: cgroup)
         // Bigger, preferred by name and adjusted up, but outside the scope.
         let outside = try Child.hog("bt-outside", mb: 96, cgroup: nil, oomScoreAdj: 900)
-        let run = try DaemonRun(["-n", "--dry-run", "-V", "--scope", cgroup.path, "-m", "100", "-s", "100",
-                                 "--cooldown", "0.2", "--prefer", "outside"])
+        let run = try DaemonRun([
+            "-n", "--dry-run", "-V", "--scope", cgroup.path, "-m", "100", "-s", "100",
+            "--cooldown", "0.2", "--prefer", "outside",
+        ])
         try run.waitForLine(containing: "would kill pid")
         usleep(800_000)
         let decisions = run.lines.filter { $0.contains("would kill pid") }
@@ -55,17 +57,17 @@ import Testing
         let hog = try Child.hog("bt-stormhog", mb: 48, cgroup: cgroup, oomScoreAdj: 1000)
         let seconds = 30
         let storm = """
-        import os, sys, time
-        end = time.time() + \(seconds)
-        n = 0
-        while time.time() < end:
-            pid = os.fork()
-            if pid == 0:
-                os._exit(0)
-            os.waitpid(pid, 0)
-            n += 1
-        open(sys.argv[1], "w").write(str(n))
-        """
+            import os, sys, time
+            end = time.time() + \(seconds)
+            n = 0
+            while time.time() < end:
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                n += 1
+            open(sys.argv[1], "w").write(str(n))
+            """
         let counts = (0..<3).map { FileManager.default.temporaryDirectory.appendingPathComponent("storm-\($0)-\(UUID())").path }
         let storms = try counts.enumerated().map { index, path in
             try Child("\(Harness.python) -c '\(storm)' \(path)", cgroup: index < 2 ? cgroup : nil)
@@ -91,7 +93,7 @@ import Testing
             #expect(run.stop() == 0)
         }
         let vanished = scoped.lines.compactMap { line -> Int? in
-            guard let range = line.range(of: "(") , line.contains("vanished") else { return nil }
+            guard let range = line.range(of: "("), line.contains("vanished") else { return nil }
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }.reduce(0, +)
         print("scoped scans saw \(vanished) processes vanish mid-scan")

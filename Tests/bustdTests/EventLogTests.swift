@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import bustd
 import Shared
+import Testing
+
+@testable import bustd
 
 @Suite struct EventLogTests {
     func retained(_ sequence: UInt64) -> RetainedEvent {
@@ -22,8 +23,10 @@ import Shared
     /// the gaps between them.
     @Test func eachUserNumbersOnlyWhatItMaySee() {
         var log = EventLog()
-        let subjects: [(UInt32?, Bool)] = [(nil, false), (1000, false), (1001, false), (1001, false), (1001, true),
-                                           (1000, false), (1001, false)]
+        let subjects: [(UInt32?, Bool)] = [
+            (nil, false), (1000, false), (1001, false), (1001, false), (1001, true),
+            (1000, false), (1001, false),
+        ]
         for (subject, redacted) in subjects {
             _ = log.append { self.event($0, subject: subject, redacted: redacted) }
         }
@@ -44,8 +47,9 @@ import Shared
     @Test func aLineIsRenumberedInPlace() {
         let line = Array(#"{"v":1,"type":"kill","seq":4711,"instance":"x","name":"seq:9"}"#.utf8)
         let digits = sequenceDigits(in: line)
-        #expect(String(decoding: renumbered(line, digits: digits, sequence: 3), as: UTF8.self)
-            == #"{"v":1,"type":"kill","seq":3,"instance":"x","name":"seq:9"}"#)
+        #expect(
+            String(decoding: renumbered(line, digits: digits, sequence: 3), as: UTF8.self)
+                == #"{"v":1,"type":"kill","seq":3,"instance":"x","name":"seq:9"}"#)
         #expect(sequenceDigits(in: Array("no number".utf8)) == nil)
     }
 

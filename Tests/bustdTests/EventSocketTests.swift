@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 /// The event socket of the real daemon: privacy between users, replay,
@@ -7,8 +8,9 @@ import Testing
 @Suite(.serialized) struct EventSocketTests {
     func socketDirectory() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-sock-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o755])
         return directory
     }
 
@@ -21,8 +23,10 @@ import Testing
         let directory = try socketDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/bustd.sock"
-        let run = try DaemonRun(["-n", "--scope", cgroup.path, "-m", "100", "-s", "100", "--cooldown", "0.3",
-                                 "--grace", "5", "--pidfile", pidFile(), "--socket", socket])
+        let run = try DaemonRun([
+            "-n", "--scope", cgroup.path, "-m", "100", "-s", "100", "--cooldown", "0.3",
+            "--grace", "5", "--pidfile", pidFile(), "--socket", socket,
+        ])
         try run.waitForLine(containing: "publishing events on")
         let attributes = try FileManager.default.attributesOfItem(atPath: socket)
         #expect((attributes[.posixPermissions] as? Int) == 0o666)
@@ -43,8 +47,10 @@ import Testing
         func summary(_ out: String) throws -> [String] {
             try EventPeers.lines(out).map { "\($0["type"] as? String ?? "?"):\(($0["pid"] as? Int).map(String.init) ?? "-")" }
         }
-        let a = try EventPeers.lines(outA), b = try EventPeers.lines(outB)
-        let c = try EventPeers.lines(outC), root = try EventPeers.lines(outRoot)
+        let a = try EventPeers.lines(outA)
+        let b = try EventPeers.lines(outB)
+        let c = try EventPeers.lines(outC)
+        let root = try EventPeers.lines(outRoot)
         #expect(a.first?["scope"] as? String == "own-uid" && a.first?["peer_uid"] as? Int == 1001)
         #expect(root.first?["scope"] as? String == "all")
         #expect(try summary(outA) == ["hello:-", "kill:\(hogA.pid)", "killed:\(hogA.pid)"])
@@ -77,8 +83,9 @@ import Testing
         let helloC = try #require(try EventPeers.lines(outLateC).first)
         #expect(helloC["seq"] as? Int == 0 && helloC["newest_seq"] is NSNull && helloC["oldest_seq"] is NSNull, "\(helloC)")
         #expect(try EventPeers.lines(outLateC).count == 1)
-        #expect(try EventPeers.lines(outLateB).map { $0["seq"] as? Int ?? -1 } == [2, 1, 2],
-                "hello (newest 2 in B's count), then B's kill and killed, renumbered 1 and 2")
+        #expect(
+            try EventPeers.lines(outLateB).map { $0["seq"] as? Int ?? -1 } == [2, 1, 2],
+            "hello (newest 2 in B's count), then B's kill and killed, renumbered 1 and 2")
         #expect(run.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: socket), "socket left behind")
     }
@@ -97,8 +104,10 @@ import Testing
             cgroup = try TestCgroup()
             socket = directory + "/bustd.sock"
             victim = try Child.hog("ev-dry", mb: 16, cgroup: cgroup)
-            run = try DaemonRun(["-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
-                                 "--cooldown", cooldown, "--socket", socket])
+            run = try DaemonRun([
+                "-n", "--dry-run", "--scope", cgroup.path, "-m", "100", "-s", "100",
+                "--cooldown", cooldown, "--socket", socket,
+            ])
             try run.waitForLine(containing: "publishing events on")
         }
 
@@ -140,7 +149,9 @@ import Testing
             let times = arrivals.compactMap { $0[sequence] }
             worstSpread = max(worstSpread, times.max()! - times.min()!)
         }
-        print("1,000 peers: \(complete.count) events to all, worst fan-out spread \(Int(worstSpread * 1000)) ms; RSS \(rssBefore) -> \(rssWith1000) KiB")
+        print(
+            "1,000 peers: \(complete.count) events to all, worst fan-out spread \(Int(worstSpread * 1000)) ms; RSS \(rssBefore) -> \(rssWith1000) KiB"
+        )
         #expect(worstSpread < 0.25)
         #expect(rssWith1000 - rssBefore < 8 * 1024, "RSS grew by \(rssWith1000 - rssBefore) KiB for 1,000 peers")
 
@@ -202,8 +213,12 @@ import Testing
         let run = try DaemonRun(["-n", "--dry-run", "--socket", socket, "--socket-group", "users"])
         try run.waitForLine(containing: "publishing events on")
         // uid 1001 with "users" (gid 100) as a supplementary group; uid 1002 without.
-        let member = try Child("/usr/bin/setpriv --reuid=1001 --regid=1001 --groups=100 \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/member.txt")
-        let stranger = try Child("/usr/bin/setpriv --reuid=1002 --regid=1002 --clear-groups \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/stranger.txt")
+        let member = try Child(
+            "/usr/bin/setpriv --reuid=1001 --regid=1001 --groups=100 \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/member.txt"
+        )
+        let stranger = try Child(
+            "/usr/bin/setpriv --reuid=1002 --regid=1002 --clear-groups \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/stranger.txt"
+        )
         member.process.waitUntilExit()
         stranger.process.waitUntilExit()
         #expect(try String(contentsOfFile: directory + "/member.txt", encoding: .utf8).contains("\"scope\":\"all\""))
@@ -329,8 +344,12 @@ import Testing
         try reportsAKernelOOMKill(in: TestCgroup(memory: .v1))
     }
 
-    @Test(.needsRoot, .enabled(if: Harness.hasV2MemoryController,
-                               "needs the memory controller on cgroup v2 (\"memory\" in the cgroup2 mount's cgroup.controllers); hybrid machines have it on v1"))
+    @Test(
+        .needsRoot,
+        .enabled(
+            if: Harness.hasV2MemoryController,
+            "needs the memory controller on cgroup v2 (\"memory\" in the cgroup2 mount's cgroup.controllers); hybrid machines have it on v1"
+        ))
     func kernelOOMKillsAreReportedUnderCgroupV2() throws {
         try reportsAKernelOOMKill(in: TestCgroup(memory: .v2))
     }

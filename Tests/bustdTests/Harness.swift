@@ -19,8 +19,9 @@ enum Harness {
     /// Root in a container often lacks some.
     static func hasCapability(_ number: Int) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
         return mask & (1 << UInt64(number)) != 0
     }
 
@@ -39,7 +40,8 @@ enum Harness {
     /// cgroup.controllers (on hybrid machines it is on v1 instead).
     static var hasV2MemoryController: Bool {
         guard let mount = cgroup2Mount,
-              let controllers = try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8) else { return false }
+            let controllers = try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)
+        else { return false }
         return controllers.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory")
     }
 
@@ -53,9 +55,11 @@ enum Harness {
     /// A directory only this test process's user may write to (0755), for
     /// pid files and sockets: bustd refuses world-writable ones like /tmp.
     static let privateDirectory: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-tests-\(getpid())-\(UUID().uuidString.prefix(8))").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false,
-                                                 attributes: [.posixPermissions: 0o755])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
+            .path
+        try? FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o755])
         return path
     }()
 
@@ -68,34 +72,34 @@ enum Harness {
     /// optionally leads its own process group and forks children, touches
     /// MB megabytes and sleeps.
     static let hogScript = #"""
-    import os, signal, sys, time
-    name, mb, ignore_term, children, own_group, adj = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])  # the test runner blocks some
-    if own_group:
-        os.setpgid(0, 0)
-    with open("/proc/self/comm", "w") as f:
-        f.write(name)
-    if adj != "-":
-        try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write(adj)
-        except OSError:
-            pass  # lowering it needs CAP_SYS_RESOURCE; the test checks
-    for i in range(children):
-        if os.fork() == 0:
-            os.closerange(3, 65536)  # keep no pipe of the test runner's open
-            if i == 0:
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            with open("/proc/self/comm", "w") as f:
-                f.write(name + "-c")
-            time.sleep(600)
-            os._exit(0)
-    if ignore_term:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    block = b"x" * (mb << 20)
-    print("ready", flush=True)
-    time.sleep(600)
-    """#
+        import os, signal, sys, time
+        name, mb, ignore_term, children, own_group, adj = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6]
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # the test runner blocks some
+        if own_group:
+            os.setpgid(0, 0)
+        with open("/proc/self/comm", "w") as f:
+            f.write(name)
+        if adj != "-":
+            try:
+                with open("/proc/self/oom_score_adj", "w") as f:
+                    f.write(adj)
+            except OSError:
+                pass  # lowering it needs CAP_SYS_RESOURCE; the test checks
+        for i in range(children):
+            if os.fork() == 0:
+                os.closerange(3, 65536)  # keep no pipe of the test runner's open
+                if i == 0:
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                with open("/proc/self/comm", "w") as f:
+                    f.write(name + "-c")
+                time.sleep(600)
+                os._exit(0)
+        if ignore_term:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        block = b"x" * (mb << 20)
+        print("ready", flush=True)
+        time.sleep(600)
+        """#
 }
 
 /// A cgroup directory owned by one test; everything left in it is killed
@@ -167,8 +171,9 @@ final class TestCgroup {
     func setMemoryLimit(bytes: Int, withoutSwap: Bool = false) throws {
         try String(bytes).write(toFile: path + (isV1Memory ? "/memory.limit_in_bytes" : "/memory.max"), atomically: false, encoding: .utf8)
         guard withoutSwap else { return }
-        try? (isV1Memory ? String(bytes) : "0").write(toFile: path + (isV1Memory ? "/memory.memsw.limit_in_bytes" : "/memory.swap.max"),
-                                                   atomically: false, encoding: .utf8)
+        try? (isV1Memory ? String(bytes) : "0").write(
+            toFile: path + (isV1Memory ? "/memory.memsw.limit_in_bytes" : "/memory.swap.max"),
+            atomically: false, encoding: .utf8)
     }
 
     func destroy() {
@@ -197,11 +202,15 @@ final class Child {
     }
 
     /// A hog: see Harness.hogScript.
-    static func hog(_ name: String, mb: Int, cgroup: TestCgroup?, ignoreTerm: Bool = false, children: Int = 0,
-                    ownGroup: Bool = true, oomScoreAdj: Int? = nil, asUser uid: UInt32? = nil) throws -> Child {
+    static func hog(
+        _ name: String, mb: Int, cgroup: TestCgroup?, ignoreTerm: Bool = false, children: Int = 0,
+        ownGroup: Bool = true, oomScoreAdj: Int? = nil, asUser uid: UInt32? = nil
+    ) throws -> Child {
         let script = Harness.hogScript.replacingOccurrences(of: "'", with: "'\\''")
         let user = uid.map { "/usr/bin/setpriv --reuid=\($0) --regid=\($0) --clear-groups " } ?? ""
-        let child = try Child("\(user)\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")", cgroup: cgroup)
+        let child = try Child(
+            "\(user)\(Harness.python) -c '\(script)' \(name) \(mb) \(ignoreTerm ? 1 : 0) \(children) \(ownGroup ? 1 : 0) \(oomScoreAdj.map(String.init) ?? "-")",
+            cgroup: cgroup)
         // Its block is anonymous memory; python itself holds 3 MiB more.
         try child.waitUntilResident(kib: mb * 1024 + 3 * 1024)
         return child
@@ -218,8 +227,9 @@ final class Child {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
-               let value = Int(line.split(separator: " ")[1]), value >= kib {
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+                let value = Int(line.split(separator: " ")[1]), value >= kib
+            {
                 return
             }
             usleep(20_000)

@@ -21,7 +21,10 @@ import Testing
     func groupLeader(in cgroup: TestCgroup) throws -> (Child, [Int32]) {
         let leader = try Child.hog("bk-leader", mb: 64, cgroup: cgroup, children: 2)
         var members: [Int32] = []
-        for _ in 0..<100 where members.count < 2 { members = leader.childPIDs; usleep(20_000) }
+        for _ in 0..<100 where members.count < 2 {
+            members = leader.childPIDs
+            usleep(20_000)
+        }
         try #require(members.count == 2)
         return (leader, members)
     }
@@ -124,8 +127,11 @@ import Testing
     /// The kernel scores a process with oom_score_adj -1000 at 0, so rank
     /// alone would leave it last: here it is the only process in the
     /// scope, so nothing but bustd's -1000 check keeps it from being chosen.
-    @Test(.needsRoot, .enabled(if: Harness.hasCapability(Harness.capSysResource),
-                               "setting oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this process lacks"))
+    @Test(
+        .needsRoot,
+        .enabled(
+            if: Harness.hasCapability(Harness.capSysResource),
+            "setting oom_score_adj -1000 needs CAP_SYS_RESOURCE, which this process lacks"))
     func minus1000IsSparedEvenWhenNothingElseIsLeft() throws {
         let cgroup = try TestCgroup(memoryLimited: true)
         let exempt = try Child.hog("bk-exempt", mb: 64, cgroup: cgroup, oomScoreAdj: -1000)
@@ -200,7 +206,8 @@ import Testing
 /// Whether pid is a process that has not exited (a zombie has).
 func isLiveProcess(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.range(of: ")", options: .backwards) else { return false }
+        let close = stat.range(of: ")", options: .backwards)
+    else { return false }
     let state = stat[close.upperBound...].dropFirst().prefix(1)
     return state != "Z" && state != "X"
 }

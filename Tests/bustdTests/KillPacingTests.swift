@@ -1,4 +1,5 @@
 import Testing
+
 @testable import bustd
 
 /// KillPacing replayed the way the Monitor uses it: each look's figures go
@@ -22,8 +23,9 @@ import Testing
                 pacing.reset()
                 return nil
             }
-            return pacing.verdict(urgency: decision.urgency, availableKiB: kib(look.percent), totalKiB: Self.totalKiB,
-                                  nowMs: look.ms, victimsDying: dying)
+            return pacing.verdict(
+                urgency: decision.urgency, availableKiB: kib(look.percent), totalKiB: Self.totalKiB,
+                nowMs: look.ms, victimsDying: dying)
         }
     }
 
@@ -92,9 +94,13 @@ import Testing
         // 1,000,000 KiB: 1 % is 10,000 KiB.
         func status(_ kib: Int64) -> MemoryStatus { MemoryStatus(totalKiB: 1_000_000, availableKiB: kib, swapTotalKiB: 0, swapFreeKiB: 0) }
         let text = recoveryText(availableBeforeKiB: 98_400, after: status(93_800), heldKiB: 76_800)
-        #expect(text == "no memory recovered on balance (available 9.84% -> 9.38%): the victim held 75 MiB, and others grew by 79.4 MiB meanwhile")
-        #expect(recoveryText(availableBeforeKiB: 42_000, after: status(109_000), heldKiB: 65_536)
-            == "memory recovered 65.4 MiB (available 4.2% -> 10.9%)")
+        #expect(
+            text
+                == "no memory recovered on balance (available 9.84% -> 9.38%): the victim held 75 MiB, and others grew by 79.4 MiB meanwhile"
+        )
+        #expect(
+            recoveryText(availableBeforeKiB: 42_000, after: status(109_000), heldKiB: 65_536)
+                == "memory recovered 65.4 MiB (available 4.2% -> 10.9%)")
     }
 
     @Test func verboseStampsAreSecondsToTheMillisecond() {

@@ -1,14 +1,18 @@
 import Testing
+
 @testable import bustd
 
 /// When the kill path is made resident and when it is dropped again.
 @Suite struct KillReadinessTests {
     static let readyBelow = 2000  // twice a 10 % SIGTERM threshold, in hundredths
 
-    func needed(available: Int = 5000, forecastMs: Int64? = nil, pressureCounting: Bool = false,
-                dying: Bool = false, urgency: Urgency = .none) -> Bool {
-        KillReadiness.isNeeded(availablePercent: available, readyBelow: Self.readyBelow, forecastMs: forecastMs,
-                               pressureCounting: pressureCounting, victimsDying: dying, urgency: urgency)
+    func needed(
+        available: Int = 5000, forecastMs: Int64? = nil, pressureCounting: Bool = false,
+        dying: Bool = false, urgency: Urgency = .none
+    ) -> Bool {
+        KillReadiness.isNeeded(
+            availablePercent: available, readyBelow: Self.readyBelow, forecastMs: forecastMs,
+            pressureCounting: pressureCounting, victimsDying: dying, urgency: urgency)
     }
 
     @Test func neededNearARuleOnly() {

@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 /// The man page and --help describe the same options: one missing from
 /// either is a test failure, not a surprise for a reader.
 @Suite struct ManPageTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func everyOptionOfHelpIsInTheManPageAndBack() throws {
         let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/bustd.8.scd"), encoding: .utf8)
@@ -29,9 +31,13 @@ import Testing
         try process.run()
         let help = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let documented = manPageOptions(page), helped = helpOptions(help)
+        let documented = manPageOptions(page)
+        let helped = helpOptions(help)
         #expect(!helped.isEmpty)
-        #expect(helped == documented, "only in --help: \(helped.subtracting(documented).sorted()); only in bustd-notify(1): \(documented.subtracting(helped).sorted())")
+        #expect(
+            helped == documented,
+            "only in --help: \(helped.subtracting(documented).sorted()); only in bustd-notify(1): \(documented.subtracting(helped).sorted())"
+        )
     }
 }
 
@@ -53,7 +59,10 @@ func helpOptions(_ help: String) -> Set<String> {
     var options = Set<String>()
     var inOptions = false
     for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
-        if line.hasPrefix("Options:") || line.hasPrefix("OPTIONS") { inOptions = true; continue }
+        if line.hasPrefix("Options:") || line.hasPrefix("OPTIONS") {
+            inOptions = true
+            continue
+        }
         if inOptions && !line.isEmpty && !line.hasPrefix(" ") { inOptions = false }
         let trimmed = line.drop { $0 == " " }
         if inOptions && trimmed.hasPrefix("-"), let first = longOptions(in: String(trimmed)).first {
@@ -75,10 +84,12 @@ func longOptions(in text: String) -> [String] {
 }
 
 private func parserKnows(_ option: String) -> Bool {
-    let value: [String: String] = ["--min-available": "10", "--min-swap": "10", "--psi": "10", "--psi-metric": "some",
-                                   "--psi-duration": "1", "--grace": "1", "--cooldown": "1", "--unkillables": "x",
-                                   "--protect-unit": "x.service", "--prefer": "x", "--avoid": "x", "--scope": "/x",
-                                   "--pidfile": "/x", "--socket": "/x", "--socket-group": "x"]
+    let value: [String: String] = [
+        "--min-available": "10", "--min-swap": "10", "--psi": "10", "--psi-metric": "some",
+        "--psi-duration": "1", "--grace": "1", "--cooldown": "1", "--unkillables": "x",
+        "--protect-unit": "x.service", "--prefer": "x", "--avoid": "x", "--scope": "/x",
+        "--pidfile": "/x", "--socket": "/x", "--socket-group": "x",
+    ]
     let arguments = [option] + (value[option].map { [$0] } ?? [])
     return (try? parseCommandLine(arguments)) != nil
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import bustd
 
 /// The hand-written matchers (RegularExpression.swift, Glob.swift) against
@@ -9,7 +10,10 @@ import Testing
     func regex(_ pattern: String) -> Regex? { try? Regex.compile(pattern).get() }
 
     func regexMatches(_ pattern: String, _ text: String) -> Bool {
-        guard let regex = regex(pattern) else { Issue.record("\(pattern) rejected"); return false }
+        guard let regex = regex(pattern) else {
+            Issue.record("\(pattern) rejected")
+            return false
+        }
         return regex.matches(Array(text.utf8))
     }
 
@@ -59,9 +63,9 @@ import Testing
 
     @Test func regexWorksOnRawBytes() throws {
         let dot = try #require(regex("^a.b$"))
-        #expect(dot.matches([0x61, 0xff, 0x62]))         // invalid UTF-8 is one byte
+        #expect(dot.matches([0x61, 0xff, 0x62]))  // invalid UTF-8 is one byte
         #expect(!dot.matches([0x61, 0xc3, 0xa9, 0x62]))  // é is two bytes in the C locale
-        #expect(dot.matches([0x61, 0x00, 0x62]))         // NUL reads as a space
+        #expect(dot.matches([0x61, 0x00, 0x62]))  // NUL reads as a space
         #expect(try #require(regex("a b")).matches([0x61, 0x00, 0x62]))
         #expect(try #require(regex("é")).matches(Array("café".utf8)))
         let high = try #require(regex("[^a-z]"))
@@ -101,8 +105,10 @@ import Testing
     @Test func regexHostilePatternsFinishFast() throws {
         let clock = ContinuousClock()
         let long = [UInt8](repeating: UInt8(ascii: "a"), count: 4096)
-        let patterns = ["(a*)*b", "(a|a)*b", "(a|aa)+$b", "(a?){30}a{30}b", "((a+)+)+b", "(.*)*x", "(a*)*(b*)*c",
-                        "([ab]*)*[ab]{200}c", "(\\w*\\b)*!", "(x*|a*|.*)*z"]
+        let patterns = [
+            "(a*)*b", "(a|a)*b", "(a|aa)+$b", "(a?){30}a{30}b", "((a+)+)+b", "(.*)*x", "(a*)*(b*)*c",
+            "([ab]*)*[ab]{200}c", "(\\w*\\b)*!", "(x*|a*|.*)*z",
+        ]
         let start = clock.now
         for pattern in patterns {
             let compiled = try #require(regex(pattern), "\(pattern)")
@@ -148,9 +154,15 @@ import Testing
         list.append(contentsOf: try GlobList.parse("ba?h").get())
         #expect(list.patterns.count == 3 && list.matches(Array("bash".utf8)))
         #expect(!GlobList().matches(Array("x".utf8)) && GlobList().isEmpty)
-        guard case .failure(let empty) = GlobList.parse("a||b") else { Issue.record("accepted"); return }
+        guard case .failure(let empty) = GlobList.parse("a||b") else {
+            Issue.record("accepted")
+            return
+        }
         #expect(empty.message == "invalid glob list \"a||b\": empty pattern between '|'")
-        guard case .failure(let bracket) = GlobList.parse("x|[abc") else { Issue.record("accepted"); return }
+        guard case .failure(let bracket) = GlobList.parse("x|[abc") else {
+            Issue.record("accepted")
+            return
+        }
         #expect(bracket.message == "invalid glob \"[abc\": '[' without a closing ']'")
     }
 
@@ -186,12 +198,14 @@ import Testing
 
     /// Back-references are left out: bustd rejects them on purpose (see
     /// RegularExpression.swift), and so are counts above 255.
-    static let regexAtoms = ["a", "b", "c", ".", "[ab]", "[^a]", "[a-c]", "[]a]", "[[:alpha:]]", "(", ")", "|",
-                             "*", "+", "?", "^", "$", "{1,2}", "{2}", "{,1}", "{1,}", "{0}", "{", "}", "\\.", "\\a",
-                             "\\b", "\\<", "\\w", "[", "]", "-", "(a|b)", "(a*)*", "()", "{1", "\\"]
+    static let regexAtoms = [
+        "a", "b", "c", ".", "[ab]", "[^a]", "[a-c]", "[]a]", "[[:alpha:]]", "(", ")", "|",
+        "*", "+", "?", "^", "$", "{1,2}", "{2}", "{,1}", "{1,}", "{0}", "{", "}", "\\.", "\\a",
+        "\\b", "\\<", "\\w", "[", "]", "-", "(a|b)", "(a*)*", "()", "{1", "\\",
+    ]
 
     @Test func regexAgreesWithGlibc() {
-        var random = Random(state: 20240601)
+        var random = Random(state: 20_240_601)
         var compared = 0
         var rejected = 0
         for _ in 0..<4000 {
@@ -205,7 +219,10 @@ import Testing
                 Issue.record("\(pattern): glibc \(glibcAccepts ? "accepts" : "rejects"), bustd \(ours != nil ? "accepts" : "rejects")")
                 continue
             }
-            guard let ours else { rejected += 1; continue }
+            guard let ours else {
+                rejected += 1
+                continue
+            }
             for _ in 0..<25 {
                 let text = randomText(&random, alphabet: ["a", "b", "c", "a", "b", " ", "."])
                 let expected = regexec(&re, text, 0, nil, 0) == 0
@@ -218,9 +235,11 @@ import Testing
         #expect(compared > 30_000 && rejected > 100)
     }
 
-    static let globAtoms = ["a", "b", "c", "*", "?", "[ab]", "[!a]", "[^b]", "[a-c]", "[]a]", "[a-]", "\\a", "\\*",
-                            "[[:alpha:]]", "[[:lower:]b]", "[", "]", "-", "!", "[[.a.]]", "[[=b=]]", "[\\]]",
-                            "[b-a]", "[[:x:]]", "\\", "[a\\-c]", "[[:", ":]"]
+    static let globAtoms = [
+        "a", "b", "c", "*", "?", "[ab]", "[!a]", "[^b]", "[a-c]", "[]a]", "[a-]", "\\a", "\\*",
+        "[[:alpha:]]", "[[:lower:]b]", "[", "]", "-", "!", "[[.a.]]", "[[=b=]]", "[\\]]",
+        "[b-a]", "[[:x:]]", "\\", "[a\\-c]", "[[:", ":]",
+    ]
 
     @Test func globAgreesWithFnmatch() {
         var random = Random(state: 7)

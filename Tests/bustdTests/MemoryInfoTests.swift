@@ -1,18 +1,19 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 @Suite struct MemoryInfoTests {
     let sample = """
-    MemTotal:       16000000 kB
-    MemFree:          500000 kB
-    MemAvailable:    1600000 kB
-    Buffers:           10000 kB
-    SwapCached:            0 kB
-    SwapTotal:       4000000 kB
-    SwapFree:        1000000 kB
+        MemTotal:       16000000 kB
+        MemFree:          500000 kB
+        MemAvailable:    1600000 kB
+        Buffers:           10000 kB
+        SwapCached:            0 kB
+        SwapTotal:       4000000 kB
+        SwapFree:        1000000 kB
 
-    """
+        """
 
     @Test func parsesTheFourFields() throws {
         let info = try #require(withBytes(sample) { parseMemoryInfo($0) })

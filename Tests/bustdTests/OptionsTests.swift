@@ -1,4 +1,5 @@
 import Testing
+
 @testable import bustd
 
 @Suite struct OptionsTests {
@@ -24,11 +25,12 @@ import Testing
     }
 
     @Test func everyFlagInEveryForm() throws {
-        let parsed = try options("-n", "-V", "-g", "--dry-run", "--ignore-root-user", "-m", "20,3", "--min-swap=15",
-                                 "-p", "40.5", "--psi-metric", "full", "--psi-duration", "2.5", "--grace=0.5",
-                                 "--cooldown", "3", "-u", "postgres|/opt/*", "--prefer", "^chrome", "--avoid=^ssh",
-                                 "--scope", "/sys/fs/cgroup/x", "--pidfile", "/tmp/b.pid",
-                                 "--protect-unit", "postgresql@*.service|/system.slice/db/*", "--kill-unit")
+        let parsed = try options(
+            "-n", "-V", "-g", "--dry-run", "--ignore-root-user", "-m", "20,3", "--min-swap=15",
+            "-p", "40.5", "--psi-metric", "full", "--psi-duration", "2.5", "--grace=0.5",
+            "--cooldown", "3", "-u", "postgres|/opt/*", "--prefer", "^chrome", "--avoid=^ssh",
+            "--scope", "/sys/fs/cgroup/x", "--pidfile", "/tmp/b.pid",
+            "--protect-unit", "postgresql@*.service|/system.slice/db/*", "--kill-unit")
         #expect(!parsed.daemonize && parsed.verbose && parsed.killProcessGroup && parsed.dryRun && parsed.ignoreRootUser)
         #expect(parsed.memory == Thresholds(terminate: 2000, kill: 300))
         #expect(parsed.swap == Thresholds(terminate: 1500, kill: 750))
@@ -54,11 +56,20 @@ import Testing
     }
 
     @Test func helpAndVersion() throws {
-        guard case .help = try parseCommandLine(["-n", "--help"]) else { Issue.record("no help"); return }
-        guard case .version = try parseCommandLine(["--version"]) else { Issue.record("no version"); return }
-        for flag in ["--min-available", "--min-swap", "--psi", "--psi-metric", "--psi-duration", "--grace", "--cooldown",
-                     "--unkillables", "--protect-unit", "--kill-unit", "--prefer", "--avoid", "--ignore-root-user", "--kill-pgroup", "--scope", "--dry-run",
-                     "--no-daemon", "--pidfile", "--verbose", "--version", "--help"] {
+        guard case .help = try parseCommandLine(["-n", "--help"]) else {
+            Issue.record("no help")
+            return
+        }
+        guard case .version = try parseCommandLine(["--version"]) else {
+            Issue.record("no version")
+            return
+        }
+        for flag in [
+            "--min-available", "--min-swap", "--psi", "--psi-metric", "--psi-duration", "--grace", "--cooldown",
+            "--unkillables", "--protect-unit", "--kill-unit", "--prefer", "--avoid", "--ignore-root-user", "--kill-pgroup", "--scope",
+            "--dry-run",
+            "--no-daemon", "--pidfile", "--verbose", "--version", "--help",
+        ] {
             #expect(helpText.contains(flag), "help lacks \(flag)")
         }
     }
@@ -96,11 +107,20 @@ import Testing
     }
 
     @Test func badRegexAndMissingScopeFailBeforeRunning() {
-        guard case .failure(let regexError) = Regex.compile("(unclosed") else { Issue.record("regex accepted"); return }
+        guard case .failure(let regexError) = Regex.compile("(unclosed") else {
+            Issue.record("regex accepted")
+            return
+        }
         #expect(regexError.message.hasPrefix("invalid regular expression \"(unclosed\": "))
-        guard case .failure(let scopeError) = CgroupScope.open("/nonexistent/cgroup") else { Issue.record("scope accepted"); return }
+        guard case .failure(let scopeError) = CgroupScope.open("/nonexistent/cgroup") else {
+            Issue.record("scope accepted")
+            return
+        }
         #expect(scopeError.message == "--scope \"/nonexistent/cgroup\": No such file or directory")
-        guard case .failure(let notCgroup) = CgroupScope.open("/tmp") else { Issue.record("/tmp accepted"); return }
+        guard case .failure(let notCgroup) = CgroupScope.open("/tmp") else {
+            Issue.record("/tmp accepted")
+            return
+        }
         #expect(notCgroup.message.contains("not a cgroup v2 directory"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 @Suite struct PressureTests {
@@ -18,8 +19,10 @@ import Testing
     }
 
     @Test func malformedPressureIsRejected() {
-        for text in ["", "full avg10=1.00 avg60=0.00 avg300=0.00 total=1\n", "some avg10=abc avg60=0 avg300=0 total=0\n",
-                     "some avg10=1.00 avg60=0.00 total=1\n", "some avg10 avg60 avg300 total\n"] {
+        for text in [
+            "", "full avg10=1.00 avg60=0.00 avg300=0.00 total=1\n", "some avg10=abc avg60=0 avg300=0 total=0\n",
+            "some avg10=1.00 avg60=0.00 total=1\n", "some avg10 avg60 avg300 total\n",
+        ] {
             #expect(withBytes(text) { parsePressure($0) } == nil, "\(text)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 @Suite struct ProcessScannerTests {
@@ -32,7 +33,7 @@ import Testing
         let proc = try FakeProc()
         try proc.add(pid: 1, name: "init", oomScore: 2000)
         try proc.add(pid: 2, name: "kthreadd", ppid: 0, oomScore: 1999)
-        try proc.add(pid: 30, name: "kworker/0:1", flags: 0x04208040, oomScore: 1998)
+        try proc.add(pid: 30, name: "kworker/0:1", flags: 0x0420_8040, oomScore: 1998)
         try proc.add(pid: 31, name: "defunct", state: "Z", oomScore: 1997)
         try proc.add(pid: 32, name: "protected", oomScore: 1996, oomScoreAdj: -1000)
         try proc.add(pid: 999_999, name: "bustd", oomScore: 1995)

@@ -1,9 +1,11 @@
 import Testing
+
 @testable import bustd
 
 @Suite struct ProcessStatTests {
     func stat(_ name: String, state: String = "S", flags: UInt64 = 0x400100, ppid: Int = 77) -> ProcessStat? {
-        let line = "4242 (\(name)) \(state) \(ppid) 4242 4242 0 -1 \(flags) 120 0 0 0 5 3 0 0 20 0 1 0 987654 123456789 2500 18446744073709551615 1 1 0\n"
+        let line =
+            "4242 (\(name)) \(state) \(ppid) 4242 4242 0 -1 \(flags) 120 0 0 0 5 3 0 0 20 0 1 0 987654 123456789 2500 18446744073709551615 1 1 0\n"
         return withBytes(line) { parseProcessStat($0) }
     }
 
@@ -30,7 +32,7 @@ import Testing
     @Test func zombiesAndKernelThreads() throws {
         #expect(try #require(stat("defunct", state: "Z")).isZombie)
         #expect(try #require(stat("dead", state: "X")).isZombie)
-        #expect(try #require(stat("kworker/0:1", flags: 0x04208040)).isKernelThread)
+        #expect(try #require(stat("kworker/0:1", flags: 0x0420_8040)).isKernelThread)
         #expect(try #require(stat("kthreadchild", ppid: 2)).isKernelThread)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import bustd
 
 /// The never-kill rules on fixture /proc trees: protection comes from what
@@ -25,8 +26,9 @@ import Testing
     func hogAndInnocent(_ proc: FakeProc, hog name: String, exe: String, cgroup: String? = nil) throws {
         try proc.add(pid: 10, name: name, rssPages: 22_000, oomScore: 900, exe: exe, cgroup: cgroup)
         proc.chown(pid: 10, uid: Self.user)
-        try proc.add(pid: 11, name: "innocent", rssPages: 7000, oomScore: 300, exe: Self.python,
-                     cgroup: "/user.slice/user-1001.slice/user@1001.service/app.slice/app-editor-1.scope")
+        try proc.add(
+            pid: 11, name: "innocent", rssPages: 7000, oomScore: 300, exe: Self.python,
+            cgroup: "/user.slice/user-1001.slice/user@1001.service/app.slice/app-editor-1.scope")
         proc.chown(pid: 11, uid: 1001)
     }
 
@@ -34,8 +36,9 @@ import Testing
         // prctl(PR_SET_NAME, "sshd"), and the other names of the old list.
         for name in ["sshd", "systemd", "systemd-evil", "gdm-x", "Xorg", "apt", "dpkg", "dbus-daemon", "plasmashell"] {
             let proc = try FakeProc()
-            try hogAndInnocent(proc, hog: name, exe: Self.python,
-                               cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/app-term-2.scope")
+            try hogAndInnocent(
+                proc, hog: name, exe: Self.python,
+                cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/app-term-2.scope")
             #expect(scan(proc).victim?.pid == 10, "a hog named \(name) was spared")
         }
     }
@@ -49,8 +52,9 @@ import Testing
         try FileManager.default.copyItem(atPath: "/usr/bin/dbus-daemon", toPath: copy)
         _ = Foundation.chown(copy, Self.user, Self.user)
         let proc = try FakeProc()
-        try hogAndInnocent(proc, hog: "dbus-daemon", exe: copy,
-                           cgroup: "/user.slice/user-1000.slice/user@1000.service/session.slice/dbus.service")
+        try hogAndInnocent(
+            proc, hog: "dbus-daemon", exe: copy,
+            cgroup: "/user.slice/user-1000.slice/user@1000.service/session.slice/dbus.service")
         #expect(scan(proc).victim?.pid == 10)
         // Even a root-owned copy outside the system directories.
         _ = Foundation.chown(copy, 0, 0)
@@ -67,10 +71,12 @@ import Testing
 
     @Test(.enabled(if: haveSystemPrograms)) func systemProgramsOfSystemAccountsAreProtected() throws {
         let proc = try FakeProc()
-        try proc.add(pid: 20, name: "dpkg", rssPages: 50_000, oomScore: 950, exe: "/usr/bin/dpkg", cgroup: "/system.slice/apt-daily.service")
+        try proc.add(
+            pid: 20, name: "dpkg", rssPages: 50_000, oomScore: 950, exe: "/usr/bin/dpkg", cgroup: "/system.slice/apt-daily.service")
         // dnf and unattended-upgrades are Python: root's process name counts.
-        try proc.add(pid: 21, name: "unattended-upgr", rssPages: 40_000, oomScore: 940, exe: Self.python,
-                     cgroup: "/system.slice/unattended-upgrades.service")
+        try proc.add(
+            pid: 21, name: "unattended-upgr", rssPages: 40_000, oomScore: 940, exe: Self.python,
+            cgroup: "/system.slice/unattended-upgrades.service")
         try proc.add(pid: 22, name: "worker", rssPages: 1000, oomScore: 100, exe: Self.python)
         #expect(scan(proc).victim?.pid == 22)
         // A system account other than root (uid 105) is a system account too.
@@ -91,10 +97,12 @@ import Testing
         #expect(try victim(cgroup: session) == 11, "the user's own session bus")
         #expect(try victim(cgroup: "/user.slice/user-1000.slice/session-3.scope") == 11, "in the login session's scope")
         #expect(try victim(cgroup: nil) == 11, "no systemd tree to check")
-        #expect(try victim(cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x-1.scope") == 10,
-                "started as an app, not as the session")
-        #expect(try victim(cgroup: "/user.slice/user-1001.slice/user@1001.service/session.slice/dbus.service") == 10,
-                "in another user's session")
+        #expect(
+            try victim(cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/app-x-1.scope") == 10,
+            "started as an app, not as the session")
+        #expect(
+            try victim(cgroup: "/user.slice/user-1001.slice/user@1001.service/session.slice/dbus.service") == 10,
+            "in another user's session")
         // A quarter of memory (8 GiB here) or more: no longer protected.
         let pageKiB = Int64(sysconf(Int32(_SC_PAGESIZE)) / 1024)
         #expect(try victim(cgroup: session, rssPages: 2 * 1024 * 1024 / pageKiB) == 10, "a leaking session program")
@@ -102,14 +110,17 @@ import Testing
 
     @Test(.enabled(if: haveSystemPrograms)) func protectUnitMatchesSystemUnitsAndPathsButNotAUsersLookAlike() throws {
         let proc = try FakeProc()
-        try proc.add(pid: 30, name: "postgres", rssPages: 50_000, oomScore: 950, exe: Self.python,
-                     cgroup: "/system.slice/postgresql@15-main.service")
+        try proc.add(
+            pid: 30, name: "postgres", rssPages: 50_000, oomScore: 950, exe: Self.python,
+            cgroup: "/system.slice/postgresql@15-main.service")
         // A user's scope named like the system unit, in their own manager.
-        try proc.add(pid: 31, name: "postgres", rssPages: 40_000, oomScore: 940, exe: Self.python,
-                     cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/postgresql@15-main.service")
+        try proc.add(
+            pid: 31, name: "postgres", rssPages: 40_000, oomScore: 940, exe: Self.python,
+            cgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/postgresql@15-main.service")
         proc.chown(pid: 31, uid: Self.user)
-        try proc.add(pid: 32, name: "batch", rssPages: 30_000, oomScore: 930, exe: Self.python,
-                     cgroup: "/system.slice/batch.service/worker")
+        try proc.add(
+            pid: 32, name: "batch", rssPages: 30_000, oomScore: 930, exe: Self.python,
+            cgroup: "/system.slice/batch.service/worker")
         try proc.add(pid: 33, name: "small", rssPages: 100, oomScore: 10, exe: Self.python)
         let result = scan(proc) { policy in
             policy.protection.units = GlobList.parseOrEmpty("postgresql@*.service|/system.slice/batch.service/*")
@@ -143,8 +154,9 @@ import Testing
 
     @Test func readsTheUnifiedLineOrSystemdsNamedHierarchy() {
         #expect(membership("0::/system.slice/ssh.service\n")?.path == Array("/system.slice/ssh.service".utf8))
-        #expect(membership("12:memory:/x\n1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n")?.path
-            == Array("/user.slice/user-1000.slice/session-2.scope".utf8))
+        #expect(
+            membership("12:memory:/x\n1:name=systemd:/user.slice/user-1000.slice/session-2.scope\n")?.path
+                == Array("/user.slice/user-1000.slice/session-2.scope".utf8))
         #expect(membership("12:memory:/x\n") == nil)
         #expect(membership("garbage\n0:x:/y\n") == nil)
     }
@@ -164,7 +176,9 @@ import Testing
         #expect(membership("0::/init.scope\n")?.place == .system)
         #expect(membership("0::/\n")?.place == .other)
         #expect(membership("0::/user.slice/user-x.slice/foo.scope\n")?.place == .other)
-        #expect(membership("0::/user.slice/user-1000.slice/user@1000.service/background.slice/tracker-miner-fs-3.service\n")?.place == .background)
+        #expect(
+            membership("0::/user.slice/user-1000.slice/user@1000.service/background.slice/tracker-miner-fs-3.service\n")?.place
+                == .background)
         #expect(membership("0::/machine.slice/machine-vm.scope\n")?.place == .other)
     }
 }
@@ -173,8 +187,10 @@ import Testing
     @Test func earlyoomOomdAndNohangAreNamed() throws {
         let proc = try FakeProc()
         try proc.add(pid: 10, name: "earlyoom", exe: "/usr/bin/earlyoom", cmdline: "/usr/bin/earlyoom\u{0}-r\u{0}3600\u{0}")
-        try proc.add(pid: 11, name: "systemd-oomd", exe: "/usr/lib/systemd/systemd-oomd (deleted)", cmdline: "/lib/systemd/systemd-oomd\u{0}")
-        try proc.add(pid: 12, name: "python3", exe: "/usr/bin/python3.11", cmdline: "/usr/bin/python3\u{0}/usr/sbin/nohang\u{0}--monitor\u{0}")
+        try proc.add(
+            pid: 11, name: "systemd-oomd", exe: "/usr/lib/systemd/systemd-oomd (deleted)", cmdline: "/lib/systemd/systemd-oomd\u{0}")
+        try proc.add(
+            pid: 12, name: "python3", exe: "/usr/bin/python3.11", cmdline: "/usr/bin/python3\u{0}/usr/sbin/nohang\u{0}--monitor\u{0}")
         // A name alone makes no killer.
         try proc.add(pid: 13, name: "earlyoom", exe: "/home/u/earlyoom", cmdline: "./earlyoom\u{0}")
         #expect(OtherKillers.running(proc: proc.directory()).sorted() == ["earlyoom (pid 10)", "nohang (pid 12)", "systemd-oomd (pid 11)"])

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import bustd
 
 @Suite struct RulesTests {
@@ -27,7 +28,8 @@ import Testing
         #expect(decide(memory: memory(available: 501, swapFree: 0), pressure: nil, pressureHeldMs: 0, config: config).urgency == .terminate)
         #expect(decide(memory: memory(available: 500, swapFree: 0), pressure: nil, pressureHeldMs: 0, config: config).urgency == .kill)
         // RAM at the kill level but swap only at the term level: SIGTERM.
-        #expect(decide(memory: memory(available: 100, swapFree: 800), pressure: nil, pressureHeldMs: 0, config: config).urgency == .terminate)
+        #expect(
+            decide(memory: memory(available: 100, swapFree: 800), pressure: nil, pressureHeldMs: 0, config: config).urgency == .terminate)
     }
 
     @Test func noSwapCountsAsEmptySwap() {
@@ -42,7 +44,9 @@ import Testing
         // Held too briefly, below the cutoff, or memory above the gate: nothing.
         #expect(decide(memory: scarce, pressure: 3000, pressureHeldMs: 4999, config: config).urgency == .none)
         #expect(decide(memory: scarce, pressure: 2499, pressureHeldMs: 9000, config: config).urgency == .none)
-        #expect(decide(memory: memory(available: 2001, swapFree: 10_000), pressure: 9000, pressureHeldMs: 60_000, config: config).urgency == .none)
+        #expect(
+            decide(memory: memory(available: 2001, swapFree: 10_000), pressure: 9000, pressureHeldMs: 60_000, config: config).urgency
+                == .none)
     }
 
     @Test func lowMemoryRuleWinsOverPressure() {

@@ -33,7 +33,8 @@ struct CgroupMembership: Equatable {
         var named: [UInt8]?
         for line in bytes.split(separator: 0x0A) {
             guard let first = line.firstIndex(of: UInt8(ascii: ":")),
-                  let second = line[(first + 1)...].firstIndex(of: UInt8(ascii: ":")) else { continue }
+                let second = line[(first + 1)...].firstIndex(of: UInt8(ascii: ":"))
+            else { continue }
             let controllers = line[(first + 1)..<second]
             let path = Array(line[(second + 1)...])
             guard path.first == UInt8(ascii: "/") else { continue }
@@ -71,7 +72,8 @@ struct CgroupMembership: Equatable {
         guard part.starts(with: "user-".utf8), part.hasSuffix(".slice") else { return nil }
         let digits = part.dropFirst(5).dropLast(6)
         guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = parseLeadingInteger(digits), value <= Int(UInt32.max) else { return nil }
+            let value = parseLeadingInteger(digits), value <= Int(UInt32.max)
+        else { return nil }
         return UInt32(value)
     }
 

@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// What systemd puts on a unit's cgroup that bustd honours.
@@ -58,7 +59,9 @@ struct CgroupTree {
         var mode: UInt32 = 0
         guard bustd_lstat_owner_mode(path, &owner, &mode) == 0, mode & 0o170000 == 0o040000 else { return (.none, false) }
         guard owner == 0 || owner == uid else { return (.none, false) }
-        let preference: OomdPreference = bustd_xattr_flag(path, "user.oomd_omit") == 1 ? .omit
+        let preference: OomdPreference =
+            bustd_xattr_flag(path, "user.oomd_omit") == 1
+            ? .omit
             : bustd_xattr_flag(path, "user.oomd_avoid") == 1 ? .avoid : .none
         return (preference, owner != 0)
     }

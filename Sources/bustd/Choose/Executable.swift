@@ -18,9 +18,11 @@ struct Executable: Equatable {
     var isSystemProgram: Bool
 
     /// Where system programs live. /usr/local is the administrator's.
-    static let systemDirectories = ["/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib64/", "/usr/lib32/",
-                                    "/usr/libexec/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/usr/local/bin/",
-                                    "/usr/local/sbin/", "/usr/local/lib/"]
+    static let systemDirectories = [
+        "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/lib64/", "/usr/lib32/",
+        "/usr/libexec/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/usr/local/bin/",
+        "/usr/local/sbin/", "/usr/local/lib/",
+    ]
 
     /// The file's last path component ("sshd").
     var name: ArraySlice<UInt8> {
@@ -44,8 +46,9 @@ struct Executable: Equatable {
     /// root and writable by no one else (checked without following a link).
     static func isInSystemDirectory(_ path: [UInt8]) -> Bool {
         guard systemDirectories.contains(where: { path.starts(with: $0.utf8) }),
-              !path.contains(0), !containsDotDot(path),
-              let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return false }
+            !path.contains(0), !containsDotDot(path),
+            let slash = path.lastIndex(of: UInt8(ascii: "/"))
+        else { return false }
         let directory = String(decoding: path[..<slash], as: UTF8.self)
         var uid: UInt32 = 0
         var mode: UInt32 = 0

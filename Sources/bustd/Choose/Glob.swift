@@ -126,7 +126,10 @@ private struct GlobMatcher {
         while true {
             p += 1
             let c = pat(p)
-            if c == ascii(".") && pat(p + 1) == ascii("]") { p += 2; break }
+            if c == ascii(".") && pat(p + 1) == ascii("]") {
+                p += 2
+                break
+            }
             if c == 0 { return nil }
             length += 1
         }
@@ -148,7 +151,7 @@ private struct GlobMatcher {
         p += 1
         var found = false
         scan: while true {
-            var normal = false   // glibc's `goto normal_bracket`
+            var normal = false  // glibc's `goto normal_bracket`
             var rangeStart: UInt8? = nil
             if c == ascii("\\") {
                 if pat(p) == 0 { return .failed }
@@ -163,7 +166,10 @@ private struct GlobMatcher {
                     if name.count == 256 { return .failed }
                     p += 1
                     c = pat(p)
-                    if c == ascii(":") && pat(p + 1) == ascii("]") { p += 2; break }
+                    if c == ascii(":") && pat(p + 1) == ascii("]") {
+                        p += 2
+                        break
+                    }
                     if c < ascii("a") || c >= ascii("z") {
                         p = startp
                         c = ascii("[")
@@ -175,7 +181,10 @@ private struct GlobMatcher {
                 }
                 if isClass {
                     guard let set = ByteSet.posixClass(name) else { return .failed }
-                    if set.contains(fn) { found = true; break scan }
+                    if set.contains(fn) {
+                        found = true
+                        break scan
+                    }
                     c = pat(p)
                     p += 1
                 }
@@ -184,16 +193,23 @@ private struct GlobMatcher {
                 p += 1
                 c = pat(p)
                 if c == 0 {
-                    p = startp; c = ascii("["); normal = true
+                    p = startp
+                    c = ascii("[")
+                    normal = true
                 } else {
                     let single = c
                     p += 1
                     c = pat(p)
                     if c != ascii("=") || pat(p + 1) != ascii("]") {
-                        p = startp; c = ascii("["); normal = true
+                        p = startp
+                        c = ascii("[")
+                        normal = true
                     } else {
                         p += 2
-                        if fn == single { found = true; break scan }
+                        if fn == single {
+                            found = true
+                            break scan
+                        }
                         c = pat(p)
                         p += 1
                     }
@@ -204,7 +220,10 @@ private struct GlobMatcher {
             } else if c == ascii("[") && pat(p) == ascii(".") {
                 guard let symbol = collatingSymbol(&p) else { return .failed }
                 let isRange = pat(p) == ascii("-") && pat(p + 1) != 0
-                if !isRange && fn == symbol { found = true; break scan }
+                if !isRange && fn == symbol {
+                    found = true
+                    break scan
+                }
                 rangeStart = symbol
                 c = pat(p)
                 p += 1
@@ -213,7 +232,10 @@ private struct GlobMatcher {
             }
             if normal {
                 let isRange = pat(p) == ascii("-") && pat(p + 1) != 0 && pat(p + 1) != ascii("]")
-                if !isRange && c == fn { found = true; break scan }
+                if !isRange && c == fn {
+                    found = true
+                    break scan
+                }
                 rangeStart = c
                 c = pat(p)
                 p += 1
@@ -225,10 +247,16 @@ private struct GlobMatcher {
                     guard let symbol = collatingSymbol(&p) else { return .failed }
                     high = symbol
                 } else {
-                    if high == ascii("\\") { high = pat(p); p += 1 }
+                    if high == ascii("\\") {
+                        high = pat(p)
+                        p += 1
+                    }
                     if high == 0 { return .failed }
                 }
-                if low <= fn && fn <= high { found = true; break scan }
+                if low <= fn && fn <= high {
+                    found = true
+                    break scan
+                }
                 c = pat(p)
                 p += 1
             }
@@ -245,7 +273,10 @@ private struct GlobMatcher {
             p += 1
             if c == ascii("]") { break }
             // Unterminated: glibc 2.36 then reads the `[` as a literal.
-            if c == 0 { pp = pInit; return .literal }
+            if c == 0 {
+                pp = pInit
+                return .literal
+            }
             if c == ascii("\\") {
                 if pat(p) == 0 { return .failed }
                 p += 1
@@ -258,7 +289,10 @@ private struct GlobMatcher {
                     length += 1
                     if length == 256 { return .failed }
                     if pat(p) == ascii(":") && pat(p + 1) == ascii("]") { break }
-                    if c < ascii("a") || c >= ascii("z") { p = startp - 2; break }
+                    if c < ascii("a") || c >= ascii("z") {
+                        p = startp - 2
+                        break
+                    }
                 }
                 p += 2
             } else if c == ascii("[") && pat(p) == ascii("=") {
@@ -317,8 +351,10 @@ struct ByteSet: Equatable {
     }
 
     mutating func formUnion(_ other: ByteSet) {
-        words.0 |= other.words.0; words.1 |= other.words.1
-        words.2 |= other.words.2; words.3 |= other.words.3
+        words.0 |= other.words.0
+        words.1 |= other.words.1
+        words.2 |= other.words.2
+        words.3 |= other.words.3
     }
 
     func inverted() -> ByteSet {
@@ -337,21 +373,37 @@ struct ByteSet: Equatable {
         let isGraph = { (b: UInt8) in b > 0x20 && b < 0x7f }
         func named(_ text: StaticString) -> Bool {
             text.utf8CodeUnitCount == name.count
-                && name.withUnsafeBufferPointer { $0.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+                && name.withUnsafeBufferPointer {
+                    $0.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+                }
         }
-        if named("alpha") { add { isUpper($0) || isLower($0) } }
-        else if named("digit") { add(isDigit) }
-        else if named("alnum") { add { isUpper($0) || isLower($0) || isDigit($0) } }
-        else if named("upper") { add(isUpper) }
-        else if named("lower") { add(isLower) }
-        else if named("space") { add { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0d) } }
-        else if named("blank") { add { $0 == 0x20 || $0 == 0x09 } }
-        else if named("punct") { add { isGraph($0) && !(isUpper($0) || isLower($0) || isDigit($0)) } }
-        else if named("print") { add { $0 >= 0x20 && $0 < 0x7f } }
-        else if named("graph") { add(isGraph) }
-        else if named("cntrl") { add { $0 < 0x20 || $0 == 0x7f } }
-        else if named("xdigit") { add { isDigit($0) || ($0 >= ascii("a") && $0 <= ascii("f")) || ($0 >= ascii("A") && $0 <= ascii("F")) } }
-        else { return nil }
+        if named("alpha") {
+            add { isUpper($0) || isLower($0) }
+        } else if named("digit") {
+            add(isDigit)
+        } else if named("alnum") {
+            add { isUpper($0) || isLower($0) || isDigit($0) }
+        } else if named("upper") {
+            add(isUpper)
+        } else if named("lower") {
+            add(isLower)
+        } else if named("space") {
+            add { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0d) }
+        } else if named("blank") {
+            add { $0 == 0x20 || $0 == 0x09 }
+        } else if named("punct") {
+            add { isGraph($0) && !(isUpper($0) || isLower($0) || isDigit($0)) }
+        } else if named("print") {
+            add { $0 >= 0x20 && $0 < 0x7f }
+        } else if named("graph") {
+            add(isGraph)
+        } else if named("cntrl") {
+            add { $0 < 0x20 || $0 == 0x7f }
+        } else if named("xdigit") {
+            add { isDigit($0) || ($0 >= ascii("a") && $0 <= ascii("f")) || ($0 >= ascii("A") && $0 <= ascii("F")) }
+        } else {
+            return nil
+        }
         return set
     }
 

@@ -73,10 +73,20 @@ struct GlobList {
         var escaped = false
         var bracketLength = 0
         for byte in glob.utf8 {
-            if escaped { escaped = false; if inBracket { bracketLength += 1 }; continue }
-            if byte == UInt8(ascii: "\\") { escaped = true; continue }
+            if escaped {
+                escaped = false
+                if inBracket { bracketLength += 1 }
+                continue
+            }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                continue
+            }
             if !inBracket {
-                if byte == UInt8(ascii: "[") { inBracket = true; bracketLength = 0 }
+                if byte == UInt8(ascii: "[") {
+                    inBracket = true
+                    bracketLength = 0
+                }
             } else if byte == UInt8(ascii: "]") && bracketLength > 0 {
                 inBracket = false
             } else if !(bracketLength == 0 && byte == UInt8(ascii: "!")) {

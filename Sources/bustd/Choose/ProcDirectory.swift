@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// A directory under /proc (or a fixture tree in tests), opened once, whose
@@ -31,8 +32,10 @@ final class ProcDirectory {
 
     /// Reads PID/NAME (or NAME alone when pid is nil) and hands the bytes to
     /// body. The bytes are valid only inside body.
-    func withFile<R>(pid: Int32?, _ name: String, limit: Int = ProcDirectory.bufferSize,
-                     _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
+    func withFile<R>(
+        pid: Int32?, _ name: String, limit: Int = ProcDirectory.bufferSize,
+        _ body: (UnsafeBufferPointer<UInt8>) -> R?
+    ) -> R? {
         let length = min(limit, buffer.count)
         let count = bustd_read_proc_file(fd, pid ?? -1, name, buffer.baseAddress, length)
         guard count >= 0 else { return nil }
@@ -76,7 +79,11 @@ func parseLeadingInteger<C: Collection>(_ bytes: C) -> Int? where C.Element == U
     var started = false
     for byte in bytes {
         if !started && (byte == 0x20 || byte == 0x09 || byte == 0x0A) { continue }
-        if !started && byte == UInt8(ascii: "-") { negative = true; started = true; continue }
+        if !started && byte == UInt8(ascii: "-") {
+            negative = true
+            started = true
+            continue
+        }
         started = true
         guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { break }
         if digits >= 18 { return nil }

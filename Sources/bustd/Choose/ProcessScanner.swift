@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// A process that may be killed, as seen during one scan.
@@ -29,7 +30,8 @@ struct Candidate {
     func outranks(_ other: Candidate) -> Bool {
         if (lastResort == nil) != (other.lastResort == nil) { return lastResort == nil }
         if rank != other.rank { return rank > other.rank }
-        let order = cgroup?.tieOrder ?? 1, otherOrder = other.cgroup?.tieOrder ?? 1
+        let order = cgroup?.tieOrder ?? 1
+        let otherOrder = other.cgroup?.tieOrder ?? 1
         if order != otherOrder { return order > otherOrder }
         if residentKiB != other.residentKiB { return residentKiB > other.residentKiB }
         return pid < other.pid
@@ -69,7 +71,8 @@ struct ScanResult {
     /// Against other users' processes it counts for nothing.
     mutating func honourOwnersPreference() {
         guard let first = ranked.first, first.ownersPreference != .none,
-              let index = ranked.firstIndex(where: { $0.uid == first.uid && $0.ownersPreference == .none }) else { return }
+            let index = ranked.firstIndex(where: { $0.uid == first.uid && $0.ownersPreference == .none })
+        else { return }
         let substitute = ranked.remove(at: index)
         ranked.insert(substitute, at: 0)
     }
@@ -204,8 +207,11 @@ final class ProcessScanner {
         result.ranked.reserveCapacity(ProcessScanner.shortlistSize + 1)
         for member in shortlist {
             result.scanned += 1
-            guard let candidate = evaluate(member.pid, excluding: excluding, sameProcessAs: member.stat.startTime,
-                                           result: &result) else { continue }
+            guard
+                let candidate = evaluate(
+                    member.pid, excluding: excluding, sameProcessAs: member.stat.startTime,
+                    result: &result)
+            else { continue }
             result.offer(candidate, limit: ProcessScanner.shortlistSize)
         }
         result.elapsedMs = bustd_monotonic_ms() - started
@@ -227,8 +233,10 @@ final class ProcessScanner {
 
     /// The candidate pid is now, or nil if it may not be chosen (or would
     /// not make the list, or vanished).
-    private func evaluate(_ pid: Int32, excluding: [(pid: Int32, startTime: UInt64)], sameProcessAs startTime: UInt64?,
-                          result: inout ScanResult) -> Candidate? {
+    private func evaluate(
+        _ pid: Int32, excluding: [(pid: Int32, startTime: UInt64)], sameProcessAs startTime: UInt64?,
+        result: inout ScanResult
+    ) -> Candidate? {
         guard pid > 1, pid != policy.ownPID else { return nil }
         guard let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat) else {
             result.vanished += 1
@@ -269,8 +277,9 @@ final class ProcessScanner {
             if ownersOnly {
                 candidate.ownersPreference = preference
             } else if preference == .omit {
-                protectedLog.note(pid: pid, startTime: stat.startTime, name: stat.name,
-                                  reason: "its unit asked to be left alone (ManagedOOMPreference=omit)")
+                protectedLog.note(
+                    pid: pid, startTime: stat.startTime, name: stat.name,
+                    reason: "its unit asked to be left alone (ManagedOOMPreference=omit)")
                 return nil
             } else if preference == .avoid {
                 candidate.lastResort = "its unit asked to be avoided (ManagedOOMPreference=avoid)"
@@ -292,8 +301,9 @@ final class ProcessScanner {
         guard let adj = proc.readInteger(pid: pid, "oom_score_adj"), let uid = proc.ownerUID(pid: pid) else { return "it is gone" }
         if adj <= -1000 { return "its oom_score_adj is -1000" }
         if policy.ignoreRootUser && uid == 0 { return "it is root's (--ignore-root-user)" }
-        var candidate = Candidate(pid: pid, uid: uid, stat: stat, oomScore: 0, oomScoreAdj: adj, rank: 0,
-                                  residentKiB: stat.residentPages * pageKiB)
+        var candidate = Candidate(
+            pid: pid, uid: uid, stat: stat, oomScore: 0, oomScoreAdj: adj, rank: 0,
+            residentKiB: stat.residentPages * pageKiB)
         candidate.cgroup = proc.withFile(pid: pid, "cgroup", limit: 4096, CgroupMembership.parse)
         if let reason = protectionReason(candidate) { return reason }
         if let cgroup = candidate.cgroup, let tree = policy.cgroupTree {
@@ -306,8 +316,9 @@ final class ProcessScanner {
     /// Why a candidate may not be chosen (ProtectionPolicy), or nil.
     func protectionReason(_ candidate: Candidate) -> String? {
         let executable = Executable.read(pid: candidate.pid, proc: proc)
-        return policy.protection.reason(uid: candidate.uid, name: candidate.stat.name, executable: executable,
-                                        cgroup: candidate.cgroup, heldKiB: candidate.residentKiB)
+        return policy.protection.reason(
+            uid: candidate.uid, name: candidate.stat.name, executable: executable,
+            cgroup: candidate.cgroup, heldKiB: candidate.residentKiB)
     }
 
 }

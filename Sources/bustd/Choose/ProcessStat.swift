@@ -23,7 +23,8 @@ struct ProcessStat: Equatable {
 /// lone `Z`, so nothing after the first `(` is trusted until the last `)`.
 func parseProcessStat(_ bytes: UnsafeBufferPointer<UInt8>) -> ProcessStat? {
     guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
-          let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open else { return nil }
+        let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open
+    else { return nil }
     let name = Array(bytes[(open + 1)..<close])
 
     // Fields after the name, 0-based: 0 state, 1 ppid, 2 pgrp, 6 flags,
@@ -43,7 +44,10 @@ func parseProcessStat(_ bytes: UnsafeBufferPointer<UInt8>) -> ProcessStat? {
             continue
         }
         var value: UInt64 = 0
-        if bytes[index] == UInt8(ascii: "-") { negativeField[field] = true; index += 1 }
+        if bytes[index] == UInt8(ascii: "-") {
+            negativeField[field] = true
+            index += 1
+        }
         var digits = 0
         while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
             value = value &* 10 &+ UInt64(bytes[index] - 0x30)

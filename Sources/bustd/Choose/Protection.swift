@@ -33,8 +33,10 @@ struct ProtectionPolicy {
     /// Total memory, for the session programs' cap.
     var totalKiB: Int64 = 0
 
-    static let systemProgramList = "init|systemd|systemd-*|sshd|sshd-*|dbus-daemon|dbus-broker|dbus-broker-lau*|Xorg|gdm*|sddm*|lightdm|dpkg|apt|apt-get|aptitude|unattended-upgr*|rpm|dnf|yum|pacman|packagekitd"
-    static let sessionProgramList = "systemd|gnome-shell|gnome-session-b*|kwin_wayland|kwin_x11|plasmashell|ksmserver|Xwayland|Xorg|dbus-daemon|dbus-broker|dbus-broker-lau*"
+    static let systemProgramList =
+        "init|systemd|systemd-*|sshd|sshd-*|dbus-daemon|dbus-broker|dbus-broker-lau*|Xorg|gdm*|sddm*|lightdm|dpkg|apt|apt-get|aptitude|unattended-upgr*|rpm|dnf|yum|pacman|packagekitd"
+    static let sessionProgramList =
+        "systemd|gnome-shell|gnome-session-b*|kwin_wayland|kwin_x11|plasmashell|ksmserver|Xwayland|Xorg|dbus-daemon|dbus-broker|dbus-broker-lau*"
     static let systemPrograms = GlobList.parseOrEmpty(systemProgramList)
     static let sessionPrograms = GlobList.parseOrEmpty(sessionProgramList)
     /// Below this uid an account is a system account (Debian's SYS_UID_MAX

@@ -243,16 +243,36 @@ private struct RegexParser {
             var token = Token(kind: .character, c: c2)
             switch c2 {
             case ascii("1")...ascii("9"): token.kind = .backReference
-            case ascii("<"): token.kind = .anchor; token.anchor = .wordStart
-            case ascii(">"): token.kind = .anchor; token.anchor = .wordEnd
-            case ascii("b"): token.kind = .anchor; token.anchor = .wordBoundary
-            case ascii("B"): token.kind = .anchor; token.anchor = .notWordBoundary
-            case ascii("`"): token.kind = .anchor; token.anchor = .bufferStart
-            case ascii("'"): token.kind = .anchor; token.anchor = .bufferEnd
-            case ascii("w"): token.kind = .classEscape; token.set = ByteSet.word()
-            case ascii("W"): token.kind = .classEscape; token.set = ByteSet.word().inverted()
-            case ascii("s"): token.kind = .classEscape; token.set = ByteSet.posixClass(Array("space".utf8))!
-            case ascii("S"): token.kind = .classEscape; token.set = ByteSet.posixClass(Array("space".utf8))!.inverted()
+            case ascii("<"):
+                token.kind = .anchor
+                token.anchor = .wordStart
+            case ascii(">"):
+                token.kind = .anchor
+                token.anchor = .wordEnd
+            case ascii("b"):
+                token.kind = .anchor
+                token.anchor = .wordBoundary
+            case ascii("B"):
+                token.kind = .anchor
+                token.anchor = .notWordBoundary
+            case ascii("`"):
+                token.kind = .anchor
+                token.anchor = .bufferStart
+            case ascii("'"):
+                token.kind = .anchor
+                token.anchor = .bufferEnd
+            case ascii("w"):
+                token.kind = .classEscape
+                token.set = ByteSet.word()
+            case ascii("W"):
+                token.kind = .classEscape
+                token.set = ByteSet.word().inverted()
+            case ascii("s"):
+                token.kind = .classEscape
+                token.set = ByteSet.posixClass(Array("space".utf8))!
+            case ascii("S"):
+                token.kind = .classEscape
+                token.set = ByteSet.posixClass(Array("space".utf8))!.inverted()
             default: break
             }
             return (token, 2)
@@ -269,8 +289,12 @@ private struct RegexParser {
         case ascii(")"): token.kind = .closeGroup
         case ascii("["): token.kind = .openBracket
         case ascii("."): token.kind = .period
-        case ascii("^"): token.kind = .anchor; token.anchor = .lineStart
-        case ascii("$"): token.kind = .anchor; token.anchor = .lineEnd
+        case ascii("^"):
+            token.kind = .anchor
+            token.anchor = .lineStart
+        case ascii("$"):
+            token.kind = .anchor
+            token.anchor = .lineEnd
         default: break
         }
         return (token, 1)
@@ -504,8 +528,10 @@ private struct RegexParser {
     }
 
     // parse_bracket_element
-    mutating func parseBracketElement(_ kind: BracketTokenKind, _ c: UInt8, _ length: Int,
-                                      acceptHyphen: Bool) throws(RegexSyntaxError) -> BracketElement {
+    mutating func parseBracketElement(
+        _ kind: BracketTokenKind, _ c: UInt8, _ length: Int,
+        acceptHyphen: Bool
+    ) throws(RegexSyntaxError) -> BracketElement {
         index += length
         switch kind {
         case .openCollating, .openEquivalence, .openClass:

@@ -35,8 +35,9 @@ struct Shortlist {
         scannedAtMs = nowMs
         var kept: [(pid: Int32, startTime: UInt64, details: VictimDetails)] = []
         for member in members.prefix(Shortlist.detailsAhead) {
-            kept.append(cached(member).map { (member.pid, member.stat.startTime, $0) }
-                        ?? (member.pid, member.stat.startTime, readDetails(member)))
+            kept.append(
+                cached(member).map { (member.pid, member.stat.startTime, $0) }
+                    ?? (member.pid, member.stat.startTime, readDetails(member)))
         }
         details = kept
     }

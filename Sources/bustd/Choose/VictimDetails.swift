@@ -20,8 +20,9 @@ struct VictimDetails {
                 swap = Int64(parseLeadingInteger(line.dropFirst(7)) ?? 0)
             }
         }
-        return VictimDetails(executable: proc.readLink(pid: pid, "exe").map(stripDeleted),
-                             commandLine: cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 },
-                             commandLineTruncated: truncated, swapKiB: swap)
+        return VictimDetails(
+            executable: proc.readLink(pid: pid, "exe").map(stripDeleted),
+            commandLine: cmdline.map { $0 == 0 ? UInt8(ascii: " ") : $0 },
+            commandLineTruncated: truncated, swapKiB: swap)
     }
 }

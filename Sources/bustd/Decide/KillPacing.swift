@@ -85,8 +85,10 @@ struct KillPacing {
 
     /// Whether a rule that fired may act now. `victimsDying`: victims
     /// left dying at the SIGKILL threshold that have not exited yet.
-    mutating func verdict(urgency: Urgency, availableKiB: Int64, totalKiB: Int64, nowMs: Int64,
-                          victimsDying: Bool) -> Verdict {
+    mutating func verdict(
+        urgency: Urgency, availableKiB: Int64, totalKiB: Int64, nowMs: Int64,
+        victimsDying: Bool
+    ) -> Verdict {
         if let backoff = backoffUntil {
             let until = urgency == .kill ? backoff.kill : backoff.terminate
             if nowMs < until { return .wait(ms: Int(until - nowMs), reason: "no process could be killed") }

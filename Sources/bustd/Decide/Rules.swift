@@ -104,7 +104,8 @@ struct PressureTracker {
     private mutating func stallShare(totalMicroseconds: UInt64?, nowMs: Int64) -> Int? {
         defer { previousTotal = totalMicroseconds.map { (nowMs, $0) } }
         guard let totalMicroseconds, let previous = previousTotal, nowMs > previous.ms,
-              totalMicroseconds >= previous.microseconds else { return nil }
+            totalMicroseconds >= previous.microseconds
+        else { return nil }
         let elapsed = UInt64(nowMs - previous.ms) * 1000
         let stalled = min(totalMicroseconds - previous.microseconds, elapsed)
         return Int(stalled * 10_000 / elapsed)
@@ -128,14 +129,19 @@ func decide(memory status: MemoryStatus, pressure: Int?, pressureHeldMs: Int64, 
         let swapLimit = kill ? config.swap.kill : config.swap.terminate
         decision = Decision(
             urgency: kill ? .kill : .terminate, rule: .lowMemory,
-            explanation: "available memory \(formatHundredths(available))% <= \(formatHundredths(memoryLimit))% and free swap \(formatHundredths(swapFree))% <= \(formatHundredths(swapLimit))%")
+            explanation:
+                "available memory \(formatHundredths(available))% <= \(formatHundredths(memoryLimit))% and free swap \(formatHundredths(swapFree))% <= \(formatHundredths(swapLimit))%"
+        )
     }
 
     if decision.urgency == .none, let pressure, pressure >= config.pressureCutoff,
-       pressureHeldMs >= Int64(config.pressureDurationMs), available <= config.pressureGate {
+        pressureHeldMs >= Int64(config.pressureDurationMs), available <= config.pressureGate
+    {
         decision = Decision(
             urgency: .terminate, rule: .pressure,
-            explanation: "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(formatHundredths(available))% <= \(formatHundredths(config.pressureGate))%")
+            explanation:
+                "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(formatHundredths(available))% <= \(formatHundredths(config.pressureGate))%"
+        )
     }
     return decision
 }

@@ -39,8 +39,10 @@ struct KillReadiness {
     /// memory at or below `readyBelow` (hundredths of a percent), a crossing
     /// forecast soon, the pressure rule counting, a victim still dying, or a
     /// rule firing.
-    static func isNeeded(availablePercent: Int, readyBelow: Int, forecastMs: Int64?,
-                         pressureCounting: Bool, victimsDying: Bool, urgency: Urgency) -> Bool {
+    static func isNeeded(
+        availablePercent: Int, readyBelow: Int, forecastMs: Int64?,
+        pressureCounting: Bool, victimsDying: Bool, urgency: Urgency
+    ) -> Bool {
         if urgency != .none || victimsDying || pressureCounting { return true }
         if availablePercent <= readyBelow { return true }
         if let forecastMs, forecastMs <= readyBeforeCrossingMs { return true }

@@ -1,7 +1,8 @@
 import CBustd
 import Shared
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// How a kill ended, as far as the Killer waited for it.
@@ -111,10 +112,12 @@ final class Killer {
     /// rehearsal: signal 0 instead of SIGTERM/SIGKILL, and memory taken to
     /// be at the SIGKILL threshold, so that the whole path runs once and
     /// returns at once (Monitor.rehearseKillPath, on bustd itself).
-    func kill(_ victim: Candidate, urgency: Urgency, decidedAtMs: Int64, scope: KillScope = .process,
-              rehearsal: Bool = false, mayJoin: (Int32) -> String? = { _ in nil },
-              afterFirstSignal: (_ decisionToSignalMs: Int64, _ others: Int) -> Void,
-              memoryAtKillLevel: () -> Bool) -> KillReport {
+    func kill(
+        _ victim: Candidate, urgency: Urgency, decidedAtMs: Int64, scope: KillScope = .process,
+        rehearsal: Bool = false, mayJoin: (Int32) -> String? = { _ in nil },
+        afterFirstSignal: (_ decisionToSignalMs: Int64, _ others: Int) -> Void,
+        memoryAtKillLevel: () -> Bool
+    ) -> KillReport {
         var leader = KillMember(pid: victim.pid, startTime: victim.stat.startTime, pidfd: bustd_pidfd_open(victim.pid))
         if leader.pidfd < 0 {
             let error = bustd_errno()
@@ -143,7 +146,9 @@ final class Killer {
             let signal = rehearsal ? 0 : wanted
             let first = signals.isEmpty
             let leaderSignalled = signalOne(leader, signal)
-            let error = leaderSignalled ? nil
+            let error =
+                leaderSignalled
+                ? nil
                 : leader.pidfd < 0 && !isSameProcess(leader) ? "the process exited before the signal" : errorText(bustd_errno())
             if first, let error { return error }
             for member in members.dropFirst() { _ = signalOne(member, signal) }
@@ -182,8 +187,9 @@ final class Killer {
         afterFirstSignal(decisionToSignal, members.count - 1)
 
         func report(_ outcome: KillOutcome) -> KillReport {
-            KillReport(outcome: outcome, signals: joined(signals), memoryReleased: released,
-                       decisionToSignalMs: decisionToSignal, others: members.count - 1)
+            KillReport(
+                outcome: outcome, signals: joined(signals), memoryReleased: released,
+                decisionToSignalMs: decisionToSignal, others: members.count - 1)
         }
         while true {
             let now = bustd_monotonic_ms()
@@ -199,9 +205,11 @@ final class Killer {
                 // next victim cannot wait for this one's exit.
                 if rehearsal || memoryAtKillLevel() {
                     keepPidfds = true
-                    return report(.dying(DyingVictim(
-                        pid: victim.pid, startTime: victim.stat.startTime, members: members,
-                        firstSignalMs: startedAt, signals: joined(signals), memoryReleased: released)))
+                    return report(
+                        .dying(
+                            DyingVictim(
+                                pid: victim.pid, startTime: victim.stat.startTime, members: members,
+                                firstSignalMs: startedAt, signals: joined(signals), memoryReleased: released)))
                 }
             } else if now - startedAt >= Int64(graceMs) || memoryAtKillLevel() {
                 killHard()
@@ -262,7 +270,8 @@ final class Killer {
         }
         for pid in pids where !members.contains(where: { $0.pid == pid }) {
             guard pid > 1, pid != getpid(), let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat),
-                  !stat.isZombie, !stat.isKernelThread else { continue }
+                !stat.isZombie, !stat.isKernelThread
+            else { continue }
             if let reason = mayJoin(pid) {
                 Log.info("leaving pid \(pid) \(quoted(stat.name)) out of the kill: \(reason)")
                 continue
@@ -287,7 +296,8 @@ final class Killer {
             let pid = bustd_next_pid(dir)
             if pid < 0 { return pids }
             if let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat),
-               stat.processGroup == group, !stat.isZombie {
+                stat.processGroup == group, !stat.isZombie
+            {
                 pids.append(pid)
             }
         }

@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// Detaches from the terminal the classic way: fork, setsid, fork again (so

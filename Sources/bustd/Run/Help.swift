@@ -1,121 +1,121 @@
 let helpText = """
-Usage: bustd [OPTIONS]
+    Usage: bustd [OPTIONS]
 
-bustd is an early out-of-memory killer. It watches available memory, swap
-and memory pressure (PSI) and, before the kernel's OOM killer would fire and
-while the system still responds, kills the process that uses the most memory.
+    bustd is an early out-of-memory killer. It watches available memory, swap
+    and memory pressure (PSI) and, before the kernel's OOM killer would fire and
+    while the system still responds, kills the process that uses the most memory.
 
-Rules (either one fires):
-  low memory   available memory <= --min-available AND free swap <= --min-swap
-               (no swap counts as empty swap). SIGTERM at the first
-               percentages, SIGKILL at the second (default: half the first).
-  pressure     memory PSI (--psi-metric, avg10) >= --psi for --psi-duration
-               seconds while available memory is at or below twice
-               --min-available. The gate stops page-cache churn on a machine
-               with plenty of memory from killing anything. Sends SIGTERM.
-               For 10 s after any kill it does not count (the survivors
-               fault their pages back in), and then only fresh stalls do.
+    Rules (either one fires):
+      low memory   available memory <= --min-available AND free swap <= --min-swap
+                   (no swap counts as empty swap). SIGTERM at the first
+                   percentages, SIGKILL at the second (default: half the first).
+      pressure     memory PSI (--psi-metric, avg10) >= --psi for --psi-duration
+                   seconds while available memory is at or below twice
+                   --min-available. The gate stops page-cache churn on a machine
+                   with plenty of memory from killing anything. Sends SIGTERM.
+                   For 10 s after any kill it does not count (the survivors
+                   fault their pages back in), and then only fresh stalls do.
 
-Victim: the highest oom_score (--prefer/--avoid add or subtract 300); on
-ties a user's background and app units before other processes and the
-session's last, then the larger RSS. Never: bustd itself, pid 1, kernel
-threads, zombies, processes with oom_score_adj -1000, units with systemd's
-ManagedOOMPreference=omit, and protected processes. Units with
-ManagedOOMPreference=avoid, and the last process of a login session, go
-last. SIGTERM, then SIGKILL after --grace seconds, or at once if memory
-reaches the SIGKILL threshold.
+    Victim: the highest oom_score (--prefer/--avoid add or subtract 300); on
+    ties a user's background and app units before other processes and the
+    session's last, then the larger RSS. Never: bustd itself, pid 1, kernel
+    threads, zombies, processes with oom_score_adj -1000, units with systemd's
+    ManagedOOMPreference=omit, and protected processes. Units with
+    ManagedOOMPreference=avoid, and the last process of a login session, go
+    last. SIGTERM, then SIGKILL after --grace seconds, or at once if memory
+    reaches the SIGKILL threshold.
 
-Protected (built in), from facts a process's user cannot choose:
-  system programs   run as a system account (uid < 1000) from a root-owned
-                    program in a system directory, whose file or process
-                    name is one of:
-                    \(ProtectionPolicy.systemProgramList)
-  session programs  a user's own desktop session: the root-owned system
-                    program itself (its file name, not the process name)
-                    is one of
-                    \(ProtectionPolicy.sessionProgramList)
-                    running in that user's login session scope, or in the
-                    session.slice or init.scope of the user's manager, and
-                    holding less than a quarter of memory.
-A process's name, arguments and executable file name never protect it.
+    Protected (built in), from facts a process's user cannot choose:
+      system programs   run as a system account (uid < 1000) from a root-owned
+                        program in a system directory, whose file or process
+                        name is one of:
+                        \(ProtectionPolicy.systemProgramList)
+      session programs  a user's own desktop session: the root-owned system
+                        program itself (its file name, not the process name)
+                        is one of
+                        \(ProtectionPolicy.sessionProgramList)
+                        running in that user's login session scope, or in the
+                        session.slice or init.scope of the user's manager, and
+                        holding less than a quarter of memory.
+    A process's name, arguments and executable file name never protect it.
 
-After a kill: at the SIGKILL threshold the next victim is chosen at once.
-Below the SIGTERM threshold bustd lets the victim's memory come back, and
-chooses the next one as soon as available memory falls again (many
-processes growing at once), or after --cooldown seconds if it does not.
+    After a kill: at the SIGKILL threshold the next victim is chosen at once.
+    Below the SIGTERM threshold bustd lets the victim's memory come back, and
+    chooses the next one as soon as available memory falls again (many
+    processes growing at once), or after --cooldown seconds if it does not.
 
-Options:
-  -m, --min-available PCT[,KILL_PCT]
-                         Available memory thresholds in percent of total RAM
-                         (default 10,5). PCT 0..100; KILL_PCT <= PCT.
-  -s, --min-swap PCT[,KILL_PCT]
-                         Free swap thresholds in percent of total swap
-                         (default 10,5).
-  -p, --psi CUTOFF       Memory pressure cutoff, percent of time stalled in
-                         the last 10 s, above 0 and at most 100 (default 25).
-      --psi-metric some|full
-                         "some": at least one task stalled; "full": all
-                         non-idle tasks stalled (default some).
-      --psi-duration SECONDS
-                         How long the pressure must last (default 5).
-      --grace SECONDS    Time between SIGTERM and SIGKILL (default 2).
-      --cooldown SECONDS The longest wait after a kill, while memory stays
-                         below the SIGTERM threshold without falling, before
-                         another victim is chosen (default 1).
-  -u, --unkillables GLOB[|GLOB...]
-                         Never kill processes whose name or executable path
-                         matches a shell glob. A name is chosen by the
-                         process's own user: any user can name a process so
-                         and have it spared. Prefer --protect-unit, or a
-                         path under a directory only root can write.
-      --protect-unit GLOB[|GLOB...]
-                         Never kill processes of these systemd units of the
-                         system (e.g. 'postgresql@*.service|nginx.service'),
-                         or, for a glob that starts with /, in a matching
-                         cgroup path. A unit inside a user's own manager is
-                         named by that user and matches only by path.
-      --kill-unit        Kill the victim's whole app unit (a scope or
-                         service in a user's app.slice, e.g. every process of
-                         one browser), as systemd-oomd does, instead of the
-                         one process. Default: the process alone (and its
-                         cgroup when the unit asks for it with
-                         memory.oom.group, as the kernel would).
-      --prefer REGEX     Prefer processes whose name matches this POSIX
-                         extended regular expression.
-      --avoid REGEX      Avoid processes whose name matches.
-      --ignore-root-user Never kill processes owned by root.
-  -g, --kill-pgroup      Signal the victim's whole process group, member by
-                         member, leaving protected members out (never group
-                         0 or 1, never bustd's own group).
-      --scope DIR        Only processes in this cgroup directory (and its
-                         children) are candidates. Where it has a memory
-                         limit (v2 memory.max, or v1 memory.limit_in_bytes),
-                         the memory left under it is what the rules see; its
-                         memory.pressure replaces the machine's PSI.
-      --dry-run          Decide and log everything, signal nothing. Works
-                         without root.
-  -n, --no-daemon        Stay in the foreground (for systemd and terminals).
-      --pidfile PATH     Pid file, locked while bustd runs (default
-                         /run/bustd/bustd.pid when killing; none in a dry run).
-      --socket PATH      Publish events (kills, exits, failures, low-memory
-                         warnings, kernel OOM kills) as JSON lines on this
-                         Unix socket (default /run/bustd/bustd.sock when
-                         killing; none in a dry run unless given).
-      --socket-group GROUP
-                         Members of GROUP see every user's events; others
-                         see only events about their own processes.
-  -V, --verbose          Also log every look at memory, scan and wait, each
-                         line with the time since boot ([seconds.ms]).
-      --version          Print the version and exit.
-  -h, --help             Print this help and exit.
+    Options:
+      -m, --min-available PCT[,KILL_PCT]
+                             Available memory thresholds in percent of total RAM
+                             (default 10,5). PCT 0..100; KILL_PCT <= PCT.
+      -s, --min-swap PCT[,KILL_PCT]
+                             Free swap thresholds in percent of total swap
+                             (default 10,5).
+      -p, --psi CUTOFF       Memory pressure cutoff, percent of time stalled in
+                             the last 10 s, above 0 and at most 100 (default 25).
+          --psi-metric some|full
+                             "some": at least one task stalled; "full": all
+                             non-idle tasks stalled (default some).
+          --psi-duration SECONDS
+                             How long the pressure must last (default 5).
+          --grace SECONDS    Time between SIGTERM and SIGKILL (default 2).
+          --cooldown SECONDS The longest wait after a kill, while memory stays
+                             below the SIGTERM threshold without falling, before
+                             another victim is chosen (default 1).
+      -u, --unkillables GLOB[|GLOB...]
+                             Never kill processes whose name or executable path
+                             matches a shell glob. A name is chosen by the
+                             process's own user: any user can name a process so
+                             and have it spared. Prefer --protect-unit, or a
+                             path under a directory only root can write.
+          --protect-unit GLOB[|GLOB...]
+                             Never kill processes of these systemd units of the
+                             system (e.g. 'postgresql@*.service|nginx.service'),
+                             or, for a glob that starts with /, in a matching
+                             cgroup path. A unit inside a user's own manager is
+                             named by that user and matches only by path.
+          --kill-unit        Kill the victim's whole app unit (a scope or
+                             service in a user's app.slice, e.g. every process of
+                             one browser), as systemd-oomd does, instead of the
+                             one process. Default: the process alone (and its
+                             cgroup when the unit asks for it with
+                             memory.oom.group, as the kernel would).
+          --prefer REGEX     Prefer processes whose name matches this POSIX
+                             extended regular expression.
+          --avoid REGEX      Avoid processes whose name matches.
+          --ignore-root-user Never kill processes owned by root.
+      -g, --kill-pgroup      Signal the victim's whole process group, member by
+                             member, leaving protected members out (never group
+                             0 or 1, never bustd's own group).
+          --scope DIR        Only processes in this cgroup directory (and its
+                             children) are candidates. Where it has a memory
+                             limit (v2 memory.max, or v1 memory.limit_in_bytes),
+                             the memory left under it is what the rules see; its
+                             memory.pressure replaces the machine's PSI.
+          --dry-run          Decide and log everything, signal nothing. Works
+                             without root.
+      -n, --no-daemon        Stay in the foreground (for systemd and terminals).
+          --pidfile PATH     Pid file, locked while bustd runs (default
+                             /run/bustd/bustd.pid when killing; none in a dry run).
+          --socket PATH      Publish events (kills, exits, failures, low-memory
+                             warnings, kernel OOM kills) as JSON lines on this
+                             Unix socket (default /run/bustd/bustd.sock when
+                             killing; none in a dry run unless given).
+          --socket-group GROUP
+                             Members of GROUP see every user's events; others
+                             see only events about their own processes.
+      -V, --verbose          Also log every look at memory, scan and wait, each
+                             line with the time since boot ([seconds.ms]).
+          --version          Print the version and exit.
+      -h, --help             Print this help and exit.
 
-Logging: syslog when daemonized; standard error with journald priority
-prefixes under systemd; plain lines on a terminal.
+    Logging: syslog when daemonized; standard error with journald priority
+    prefixes under systemd; plain lines on a terminal.
 
-Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error, 2 on a usage
-error.
+    Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error, 2 on a usage
+    error.
 
-Examples:
-  bustd -n --dry-run -V          watch the whole system, kill nothing
-  bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
-"""
+    Examples:
+      bustd -n --dry-run -V          watch the whole system, kill nothing
+      bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
+    """

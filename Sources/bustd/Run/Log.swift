@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// Severity, numbered as syslog(3) and journald number them.
 enum LogLevel: Int32 {

@@ -121,11 +121,21 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         switch argument {
         case "-h", "--help": return .help
         case "--version": return .version
-        case "-n", "--no-daemon": try noValue(); options.daemonize = false
-        case "-V", "--verbose": try noValue(); options.verbose = true
-        case "-g", "--kill-pgroup": try noValue(); options.killProcessGroup = true
-        case "--dry-run": try noValue(); options.dryRun = true
-        case "--ignore-root-user": try noValue(); options.ignoreRootUser = true
+        case "-n", "--no-daemon":
+            try noValue()
+            options.daemonize = false
+        case "-V", "--verbose":
+            try noValue()
+            options.verbose = true
+        case "-g", "--kill-pgroup":
+            try noValue()
+            options.killProcessGroup = true
+        case "--dry-run":
+            try noValue()
+            options.dryRun = true
+        case "--ignore-root-user":
+            try noValue()
+            options.ignoreRootUser = true
         case "-m", "--min-available": options.memory = try parseThresholds(try value(), option: argument)
         case "-s", "--min-swap": options.swap = try parseThresholds(try value(), option: argument)
         case "-p", "--psi":
@@ -154,7 +164,9 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
             case .success(let list): options.protectUnits.append(contentsOf: list)
             case .failure(let error): throw error
             }
-        case "--kill-unit": try noValue(); options.killUnit = true
+        case "--kill-unit":
+            try noValue()
+            options.killUnit = true
         case "--prefer": options.prefer = try nonEmpty(try value(), option: argument)
         case "--avoid": options.avoid = try nonEmpty(try value(), option: argument)
         case "--scope": options.scope = try nonEmpty(try value(), option: argument)
@@ -183,10 +195,13 @@ func parseThresholds(_ text: String, option: String) throws(OptionError) -> Thre
     var kill = terminate / 2
     if parts.count == 2 {
         guard let value = parseHundredths(parts[1]), value <= 10_000 else {
-            throw OptionError("invalid value \(quotedArgument(String(parts[1]))) for \(option): expected a SIGKILL percentage from 0 to 100")
+            throw OptionError(
+                "invalid value \(quotedArgument(String(parts[1]))) for \(option): expected a SIGKILL percentage from 0 to 100")
         }
         guard value <= terminate else {
-            throw OptionError("invalid value \(quotedArgument(text)) for \(option): the SIGKILL percentage (\(formatHundredths(value))) is above the SIGTERM percentage (\(formatHundredths(terminate)))")
+            throw OptionError(
+                "invalid value \(quotedArgument(text)) for \(option): the SIGKILL percentage (\(formatHundredths(value))) is above the SIGTERM percentage (\(formatHundredths(terminate)))"
+            )
         }
         kill = value
     }

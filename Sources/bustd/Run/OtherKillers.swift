@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// Other userspace OOM killers found running at start. Two killers race
@@ -13,8 +14,10 @@ enum OtherKillers {
     static let programs: [(name: String, executable: [String], script: [String])] = [
         ("earlyoom", ["/usr/bin/earlyoom", "/usr/local/bin/earlyoom"], []),
         ("systemd-oomd", ["/usr/lib/systemd/systemd-oomd", "/lib/systemd/systemd-oomd"], []),
-        ("nohang", ["/usr/sbin/nohang", "/usr/bin/nohang", "/usr/local/sbin/nohang"],
-         ["/usr/sbin/nohang", "/usr/bin/nohang", "/usr/local/sbin/nohang"]),
+        (
+            "nohang", ["/usr/sbin/nohang", "/usr/bin/nohang", "/usr/local/sbin/nohang"],
+            ["/usr/sbin/nohang", "/usr/bin/nohang", "/usr/local/sbin/nohang"]
+        ),
     ]
 
     /// "earlyoom (pid 812)" for each one running.

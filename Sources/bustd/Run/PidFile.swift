@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// The pid file, locked with flock(2) for as long as bustd runs: a second
@@ -32,7 +33,8 @@ final class PidFile {
         }
         var info = FileIdentity()
         guard bustd_fstat_identity(fd, &info) == 0, info.mode & 0o170000 == 0o100000,
-              info.uid == geteuid(), info.links == 1 else {
+            info.uid == geteuid(), info.links == 1
+        else {
             close(fd)
             return failure("pid file \(quotedArgument(path)) is not a regular file of bustd's user with one name; refusing to write to it")
         }

@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps bustd's pages in RAM: a daemon that must act when memory runs out
@@ -32,7 +33,8 @@ func protectFromKernelOOMKiller(procPath: String = "/proc/self/oom_score_adj") -
 /// by several percent. bustd sleeps between looks, so the priority costs
 /// the machine nothing while memory is fine. Returns what was done.
 func raisePriority() -> String {
-    bustd_set_nice(SelfProtection.nice) == 0 ? "nice \(SelfProtection.nice)" : "priority unchanged: setpriority: \(errorText(bustd_errno()))"
+    bustd_set_nice(SelfProtection.nice) == 0
+        ? "nice \(SelfProtection.nice)" : "priority unchanged: setpriority: \(errorText(bustd_errno()))"
 }
 
 enum SelfProtection {

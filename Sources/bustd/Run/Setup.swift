@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// A reason not to start, and the exit status it earns: 2 for bad input,
 /// 1 for the environment (not root, no /proc, another instance).
@@ -23,8 +24,10 @@ final class Setup {
 
     static let defaultPidFile = "/run/bustd/bustd.pid"
 
-    private init(options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?,
-                 proc: ProcDirectory, socketGroup: UInt32?) {
+    private init(
+        options: Options, monitor: Monitor, pressure: PressureSource?, scope: CgroupScope?,
+        proc: ProcDirectory, socketGroup: UInt32?
+    ) {
         self.options = options
         self.monitor = monitor
         self.pressure = pressure
@@ -82,12 +85,15 @@ final class Setup {
         let pressure = PressureSource(path: pressurePath)
         let scanner = ProcessScanner(proc: proc, policy: policy)
         let killer = Killer(proc: proc, graceMs: options.graceMs, killProcessGroup: options.killProcessGroup)
-        let monitor = Monitor(options: options, memoryReader: memoryReader,
-                              pressure: pressure.availability == .available ? pressure : nil,
-                              scope: scope, scanner: scanner, killer: killer)
+        let monitor = Monitor(
+            options: options, memoryReader: memoryReader,
+            pressure: pressure.availability == .available ? pressure : nil,
+            scope: scope, scanner: scanner, killer: killer)
         monitor.kernelOOM = KernelOOMWatcher()
-        return .success(Setup(options: options, monitor: monitor, pressure: pressure, scope: scope,
-                              proc: proc, socketGroup: socketGroup))
+        return .success(
+            Setup(
+                options: options, monitor: monitor, pressure: pressure, scope: scope,
+                proc: proc, socketGroup: socketGroup))
     }
 
     /// Takes the pid file, detaches, protects itself, runs the loop.
@@ -177,6 +183,7 @@ final class Setup {
     private func describeRules() -> String {
         let memory = options.memory
         let swap = options.swap
-        return "SIGTERM when available memory <= \(formatHundredths(memory.terminate))% and free swap <= \(formatHundredths(swap.terminate))%, SIGKILL at \(formatHundredths(memory.kill))% and \(formatHundredths(swap.kill))%; pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(formatHundredths(options.pressureGate))%"
+        return
+            "SIGTERM when available memory <= \(formatHundredths(memory.terminate))% and free swap <= \(formatHundredths(swap.terminate))%, SIGKILL at \(formatHundredths(memory.kill))% and \(formatHundredths(swap.kill))%; pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(formatHundredths(options.pressureGate))%"
     }
 }

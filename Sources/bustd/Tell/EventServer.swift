@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// One subscriber on the event socket.
 final class EventPeer {
@@ -104,16 +105,20 @@ final class EventServer {
         _ = bustd_lstat_identity(path, &bound)
         _ = bustd_raise_fd_limit(EventServer.maxPeers + 64)
         var generator = SystemRandomNumberGenerator()
-        return .success(EventServer(path: path, listenFD: fd, instance: Event.makeInstanceID(using: &generator),
-                                    socketGroup: socketGroup, proc: proc, bound: (bound.device, bound.inode)))
+        return .success(
+            EventServer(
+                path: path, listenFD: fd, instance: Event.makeInstanceID(using: &generator),
+                socketGroup: socketGroup, proc: proc, bound: (bound.device, bound.inode)))
     }
 
     /// The socket file bustd bound (device, inode): removed at exit only if
     /// the path still names it.
     private let bound: (UInt64, UInt64)
 
-    private init(path: String, listenFD: Int32, instance: String, socketGroup: UInt32?, proc: ProcDirectory,
-                 bound: (UInt64, UInt64)) {
+    private init(
+        path: String, listenFD: Int32, instance: String, socketGroup: UInt32?, proc: ProcDirectory,
+        bound: (UInt64, UInt64)
+    ) {
         self.bound = bound
         self.path = path
         self.listenFD = listenFD
@@ -140,9 +145,10 @@ final class EventServer {
             let event = Event(sequence: sequence, instance: instance, timeMs: bustd_realtime_ms(), payload: payload)
             let line = Array(event.encodeLine().utf8)
             let redactedLine = redacted(event).map { Array($0.encodeLine().utf8) }
-            return RetainedEvent(sequence: sequence, subjectUID: event.subjectUID, line: line, redactedLine: redactedLine,
-                                 sequenceDigits: sequenceDigits(in: line),
-                                 redactedSequenceDigits: redactedLine.flatMap { sequenceDigits(in: $0) })
+            return RetainedEvent(
+                sequence: sequence, subjectUID: event.subjectUID, line: line, redactedLine: redactedLine,
+                sequenceDigits: sequenceDigits(in: line),
+                redactedSequenceDigits: redactedLine.flatMap { sequenceDigits(in: $0) })
         }
         for peer in peers { flush(peer) }
         removeDroppedPeers()
@@ -197,8 +203,11 @@ final class EventServer {
             let peer = current[offset]
             guard entry.fd == peer.fd, entry.revents != 0 else { continue }
             if entry.revents & Int16(POLLIN) != 0 { read(from: peer) }
-            if entry.revents & Int16(POLLERR | POLLNVAL) != 0 { drop(peer, "connection error") }
-            else if entry.revents & Int16(POLLHUP) != 0 && peer.dropReason == nil { drop(peer, nil) }
+            if entry.revents & Int16(POLLERR | POLLNVAL) != 0 {
+                drop(peer, "connection error")
+            } else if entry.revents & Int16(POLLHUP) != 0 && peer.dropReason == nil {
+                drop(peer, nil)
+            }
             if peer.dropReason == nil && entry.revents & Int16(POLLOUT) != 0 { flush(peer) }
         }
         removeDroppedPeers()
@@ -224,12 +233,14 @@ final class EventServer {
                 say(.warning, "refusing event peer", uid: uid, "refusing event peer pid \(pid) uid \(uid): \(refusal)")
                 continue
             }
-            let peer = EventPeer(fd: fd, pid: pid, uid: uid, seesAll: seesAll(pid: pid, uid: uid, gid: gid),
-                                 nextSequence: log.nextSequence)
+            let peer = EventPeer(
+                fd: fd, pid: pid, uid: uid, seesAll: seesAll(pid: pid, uid: uid, gid: gid),
+                nextSequence: log.nextSequence)
             peer.visibleSequence = log.visibleTotal(uid: uid)
             peer.pending = Array(helloLine(for: peer).utf8)
             peers.append(peer)
-            say(.debug, "event peer connected", uid: uid,
+            say(
+                .debug, "event peer connected", uid: uid,
                 "\(peer.name) connected; it sees \(peer.seesAll ? "all events" : "its own processes' events")")
             flush(peer)
         }
@@ -258,8 +269,9 @@ final class EventServer {
         } else {
             retained = log.visibleRange(uid: peer.uid)
         }
-        let hello = Event.Hello(daemonVersion: bustdVersion, scope: peer.seesAll ? .all : .ownUID,
-                                peerUID: peer.uid, retained: retained)
+        let hello = Event.Hello(
+            daemonVersion: bustdVersion, scope: peer.seesAll ? .all : .ownUID,
+            peerUID: peer.uid, retained: retained)
         // The hello is not kept; its number is that of the newest event.
         let newest = peer.seesAll ? log.nextSequence - 1 : peer.visibleSequence
         let event = Event(sequence: newest, instance: instance, timeMs: bustd_realtime_ms(), payload: .hello(hello))
@@ -311,8 +323,9 @@ final class EventServer {
     private func handleRequest(_ peer: EventPeer) {
         peer.requestHandled = true
         guard let request = try? decodeSubscribeRequest(line: peer.requestLine),
-              let since = request.replaysFrom(daemonInstance: instance),
-              let oldest = log.oldestSequence else { return }
+            let since = request.replaysFrom(daemonInstance: instance),
+            let oldest = log.oldestSequence
+        else { return }
         if peer.seesAll {
             let first = max(oldest, since &+ 1)
             if first < peer.nextSequence {
@@ -322,7 +335,9 @@ final class EventServer {
         } else if let resume = log.resumePoint(uid: peer.uid, since: since), resume.sequence < peer.nextSequence {
             peer.nextSequence = resume.sequence
             peer.visibleSequence = resume.visibleBefore
-            say(.debug, "replaying events", uid: peer.uid, "\(peer.name) asked for events after \(since); replaying from \(resume.visibleBefore + 1)")
+            say(
+                .debug, "replaying events", uid: peer.uid,
+                "\(peer.name) asked for events after \(since); replaying from \(resume.visibleBefore + 1)")
         }
         peer.requestLine = []
         flush(peer)
@@ -352,8 +367,9 @@ final class EventServer {
                 peer.pending = line
             }
             let count = peer.pending.withUnsafeBytes { bytes in
-                send(peer.fd, bytes.baseAddress! + peer.pendingOffset, bytes.count - peer.pendingOffset,
-                     Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                send(
+                    peer.fd, bytes.baseAddress! + peer.pendingOffset, bytes.count - peer.pendingOffset,
+                    Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
             }
             if count < 0 {
                 let error = bustd_errno()

@@ -50,6 +50,8 @@ struct PeerLogLimiter {
 
     private func report(_ window: Window, say: (String) -> Void) {
         guard window.suppressed > 0 else { return }
-        say("\(window.suppressed) more line\(window.suppressed == 1 ? "" : "s") like '\(window.kind)' about uid \(window.uid) in the last \(PeerLogLimiter.windowMs / 1000) s")
+        say(
+            "\(window.suppressed) more line\(window.suppressed == 1 ? "" : "s") like '\(window.kind)' about uid \(window.uid) in the last \(PeerLogLimiter.windowMs / 1000) s"
+        )
     }
 }

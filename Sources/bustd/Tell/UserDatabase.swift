@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// User and group names from /etc/passwd and /etc/group, read directly:
@@ -46,7 +47,8 @@ enum UserDatabase {
         for line in bytes.split(separator: 0x0A) {
             let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
             guard fields.count > max(index, keyField), let value = parseLeadingInteger(fields[keyField]),
-                  value == Int(key) else { continue }
+                value == Int(key)
+            else { continue }
             return String(decoding: fields[index], as: UTF8.self)
         }
         return nil

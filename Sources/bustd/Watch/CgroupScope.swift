@@ -1,6 +1,7 @@
 import CBustd
+
 #if !hasFeature(Embedded)
-import Glibc
+    import Glibc
 #endif
 
 /// `--scope DIR`: a cgroup v2 directory whose processes (its own and its
@@ -66,16 +67,18 @@ final class CgroupScope {
         guard let (limit, current) = readLimit(), limit > 0 else { return nil }
         let totalKiB = Int64(limit / 1024)
         guard totalKiB < machine.totalKiB else { return nil }
-        return MemoryStatus(totalKiB: totalKiB, availableKiB: min(totalKiB - Int64(current / 1024), machine.availableKiB),
-                            swapTotalKiB: machine.swapTotalKiB, swapFreeKiB: machine.swapFreeKiB)
+        return MemoryStatus(
+            totalKiB: totalKiB, availableKiB: min(totalKiB - Int64(current / 1024), machine.availableKiB),
+            swapTotalKiB: machine.swapTotalKiB, swapFreeKiB: machine.swapFreeKiB)
     }
 
     private func readLimit() -> (limit: Int, current: Int)? {
         for (limitFile, currentFile) in [("memory.max", "memory.current"), ("memory.limit_in_bytes", "memory.usage_in_bytes")] {
             guard let limitBytes = readEntireFile(path + "/" + limitFile) else { continue }
             guard let limit = parseLeadingInteger(limitBytes),
-                  let currentBytes = readEntireFile(path + "/" + currentFile),
-                  let current = parseLeadingInteger(currentBytes) else { return nil }
+                let currentBytes = readEntireFile(path + "/" + currentFile),
+                let current = parseLeadingInteger(currentBytes)
+            else { return nil }
             return (limit, current)
         }
         return nil

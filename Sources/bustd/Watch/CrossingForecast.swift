@@ -39,7 +39,8 @@ struct CrossingForecast {
         }
         if ramHeadroomKiB <= 0 && swapHeadroomKiB <= 0 { return nil }
         guard let ram = untilZero(ramHeadroomKiB, fastestFall(points) { $0.ram }),
-              let swap = untilZero(swapHeadroomKiB, fastestFall(points) { $0.swap }) else { return nil }
+            let swap = untilZero(swapHeadroomKiB, fastestFall(points) { $0.swap })
+        else { return nil }
         // The rule needs both below their thresholds: the later one counts.
         return max(ram, swap)
     }

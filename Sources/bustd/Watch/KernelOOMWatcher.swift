@@ -10,7 +10,8 @@ final class KernelOOMWatcher {
 
     init?(path: String = "/proc/vmstat") {
         guard let file = PreadFile(path: path, capacity: 16 * 1024),
-              let count = file.withContents(parseOOMKillCount) else { return nil }
+            let count = file.withContents(parseOOMKillCount)
+        else { return nil }
         self.file = file
         self.lastCount = count
     }

@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// The /proc/meminfo fields bustd decides on, in KiB.
 struct MemoryInfo: Equatable {
@@ -24,15 +25,21 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let key = line[0..<colon]
             let value = parseLeadingInteger(line[(colon + 1)...]).map { Int64($0) }
-            if key.elementsEqual("MemTotal".utf8) { total = value }
-            else if key.elementsEqual("MemAvailable".utf8) { available = value }
-            else if key.elementsEqual("SwapTotal".utf8) { swapTotal = value ?? 0 }
-            else if key.elementsEqual("SwapFree".utf8) { swapFree = value ?? 0 }
+            if key.elementsEqual("MemTotal".utf8) {
+                total = value
+            } else if key.elementsEqual("MemAvailable".utf8) {
+                available = value
+            } else if key.elementsEqual("SwapTotal".utf8) {
+                swapTotal = value ?? 0
+            } else if key.elementsEqual("SwapFree".utf8) {
+                swapFree = value ?? 0
+            }
         }
     }
     guard let total, let available, total > 0 else { return nil }
-    return MemoryInfo(totalKiB: total, availableKiB: available,
-                      swapTotalKiB: swapTotal, swapFreeKiB: min(swapFree, swapTotal))
+    return MemoryInfo(
+        totalKiB: total, availableKiB: available,
+        swapTotalKiB: swapTotal, swapFreeKiB: min(swapFree, swapTotal))
 }
 
 /// Keeps /proc/meminfo open and re-reads it with one pread(2) per sample.
@@ -62,10 +69,11 @@ struct QuickMemoryLook {
         // Multiply by mem_unit before any division (it is the page size on
         // some 32-bit kernels).
         let unit = UInt64(max(info.mem_unit, 1))
-        return QuickMemoryLook(totalRAMBytes: UInt64(info.totalram) &* unit,
-                               freeRAMBytes: UInt64(info.freeram) &* unit,
-                               totalSwapBytes: UInt64(info.totalswap) &* unit,
-                               freeSwapBytes: UInt64(info.freeswap) &* unit)
+        return QuickMemoryLook(
+            totalRAMBytes: UInt64(info.totalram) &* unit,
+            freeRAMBytes: UInt64(info.freeram) &* unit,
+            totalSwapBytes: UInt64(info.totalswap) &* unit,
+            freeSwapBytes: UInt64(info.freeswap) &* unit)
     }
 
     var freePercent: Int { percentHundredths(freeRAMBytes, of: totalRAMBytes) }
@@ -86,8 +94,9 @@ struct MemoryStatus: Equatable {
     }
 
     init(_ info: MemoryInfo) {
-        self.init(totalKiB: info.totalKiB, availableKiB: info.availableKiB,
-                  swapTotalKiB: info.swapTotalKiB, swapFreeKiB: info.swapFreeKiB)
+        self.init(
+            totalKiB: info.totalKiB, availableKiB: info.availableKiB,
+            swapTotalKiB: info.swapTotalKiB, swapFreeKiB: info.swapFreeKiB)
     }
 
     var availablePercent: Int { percentHundredths(UInt64(availableKiB), of: UInt64(max(totalKiB, 0))) }
@@ -98,6 +107,7 @@ struct MemoryStatus: Equatable {
     /// "available 4.2% (1.3 GiB of 31.2 GiB), swap free 0% (none)"
     var summary: String {
         let swap = swapTotalKiB == 0 ? "none" : "\(formatKiB(swapFreeKiB)) of \(formatKiB(swapTotalKiB))"
-        return "available \(formatHundredths(availablePercent))% (\(formatKiB(availableKiB)) of \(formatKiB(totalKiB))), swap free \(formatHundredths(swapFreePercent))% (\(swap))"
+        return
+            "available \(formatHundredths(availablePercent))% (\(formatKiB(availableKiB)) of \(formatKiB(totalKiB))), swap free \(formatHundredths(swapFreePercent))% (\(swap))"
     }
 }

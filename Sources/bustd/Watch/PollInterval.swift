@@ -18,8 +18,10 @@ enum PollInterval {
     static let ramFillKiBPerMs: Int64 = 6000
     static let swapFillKiBPerMs: Int64 = 800
 
-    static func milliseconds(ramHeadroomKiB: Int64, swapHeadroomKiB: Int64, underPressure: Bool,
-                             forecastMs: Int64? = nil) -> Int {
+    static func milliseconds(
+        ramHeadroomKiB: Int64, swapHeadroomKiB: Int64, underPressure: Bool,
+        forecastMs: Int64? = nil
+    ) -> Int {
         let ram = max(0, ramHeadroomKiB) / ramFillKiBPerMs
         let swap = max(0, swapHeadroomKiB) / swapFillKiBPerMs
         var interval = Int(min(ram + swap, Int64(maximumMs)))

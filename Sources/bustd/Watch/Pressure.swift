@@ -1,8 +1,9 @@
 import CBustd
-#if !hasFeature(Embedded)
-import Glibc
-#endif
 import Shared
+
+#if !hasFeature(Embedded)
+    import Glibc
+#endif
 
 /// One line of a PSI file: averages in hundredths of a percent, total in µs.
 struct PressureLine: Equatable {
@@ -30,8 +31,12 @@ func parsePressure(_ bytes: UnsafeBufferPointer<UInt8>) -> PressureFigures? {
         guard let space = line.firstIndex(of: 0x20) else { continue }
         let kind = line[0..<space]
         guard let parsed = parsePressureFields(UnsafeBufferPointer(rebasing: line[(space + 1)...])) else { return nil }
-        if kind.elementsEqual("some".utf8) { figures.some = parsed; sawSome = true }
-        else if kind.elementsEqual("full".utf8) { figures.full = parsed }
+        if kind.elementsEqual("some".utf8) {
+            figures.some = parsed
+            sawSome = true
+        } else if kind.elementsEqual("full".utf8) {
+            figures.full = parsed
+        }
     }
     return sawSome ? figures : nil
 }
@@ -52,9 +57,16 @@ private func parsePressureFields(_ fields: UnsafeBufferPointer<UInt8>) -> Pressu
             continue
         }
         guard let hundredths = parseHundredths(value) else { return nil }
-        if key.elementsEqual("avg10".utf8) { line.avg10 = hundredths; seen |= 1 }
-        else if key.elementsEqual("avg60".utf8) { line.avg60 = hundredths; seen |= 2 }
-        else if key.elementsEqual("avg300".utf8) { line.avg300 = hundredths; seen |= 4 }
+        if key.elementsEqual("avg10".utf8) {
+            line.avg10 = hundredths
+            seen |= 1
+        } else if key.elementsEqual("avg60".utf8) {
+            line.avg60 = hundredths
+            seen |= 2
+        } else if key.elementsEqual("avg300".utf8) {
+            line.avg300 = hundredths
+            seen |= 4
+        }
     }
     return seen == 15 ? line : nil
 }
@@ -84,9 +96,10 @@ final class PressureSource {
         readFD = bustd_open(path, O_RDONLY, 0)
         if readFD < 0 {
             let error = bustd_errno()
-            availability = .unavailable(error == ENOENT
-                ? "\(path) does not exist (kernel without CONFIG_PSI, or booted with psi=0)"
-                : "cannot open \(path): \(errorText(error))")
+            availability = .unavailable(
+                error == ENOENT
+                    ? "\(path) does not exist (kernel without CONFIG_PSI, or booted with psi=0)"
+                    : "cannot open \(path): \(errorText(error))")
             return
         }
         if read() == nil {
