@@ -37,7 +37,7 @@ E2E_PACKAGES := debootstrap qemu-system-x86 e2fsprogs gcc libc6-dev python3
 
 MANPAGES := man/bustd.8 man/bustd-notify.1
 
-.PHONY: all deps test-deps package-deps e2e-deps test man-lint run install uninstall clean bench deb e2e e2e-all e2e-systemd hot-symbols
+.PHONY: all deps test-deps package-deps e2e-deps test man-lint lint format run install uninstall clean bench deb e2e e2e-all e2e-systemd hot-symbols
 
 all: bin/bustd bin/bustd-notify $(MANPAGES)
 
@@ -92,6 +92,16 @@ run: bin/bustd
 
 test: man-lint
 	$(SWIFT) test
+
+# The Swift sources against the project's style (.swift-format): fails on
+# any finding. `make format` rewrites the tree in that style.
+SWIFT_SOURCES = Sources Tests Package.swift
+lint:
+	$(SWIFT) format lint --strict --configuration .swift-format -r $(SWIFT_SOURCES)
+	@echo "swift-format: no findings"
+
+format:
+	$(SWIFT) format format --configuration .swift-format -i -r $(SWIFT_SOURCES)
 
 bench: bin/bustd
 	BUSTD_BIN=bin/bustd bench/footprint
