@@ -124,7 +124,7 @@ e2e-systemd: bin/bustd bin/bustd-notify e2e-deps deb
 	e2e/run --no-build apps-avoid kill-unit oom-group package
 
 e2e-all: bin/bustd bin/bustd-notify e2e-deps deb
-	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule no-psi growers-4 growers-12 growers-32 build apps-avoid kill-unit oom-group package
+	e2e/run --no-build single-hog zram ignore-term protected-largest forking-hog forking-hog-g pagecache pressure-rule pressure-rest no-psi cgroup-oom growers-4 growers-12 growers-32 build apps-avoid kill-unit oom-group package
 
 # Installs what `make` built; it builds nothing and runs no apt-get, so
 # `sudo make install` after `make` touches nothing but the files below.

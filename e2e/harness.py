@@ -15,14 +15,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import scenarios  # noqa: E402
 
 
-def prepare(build, flavours=("plain",)):
+def prepare(build, flavours=("plain",), bustd=None):
     """Images, daemon binaries and helpers, staged into a read-only share of
     this session's own (out/shares/<time>-<pid>), so that a session never
     rewrites a binary that another session's guest is running. Returns the
     share; boot-guest gets it as E2E_SHARE."""
     for flavour in flavours:
         subprocess.run([f"{HERE}/build-image", flavour], check=True)
-    for binary in ("bustd", "bustd-notify"):
+    for binary in ("bustd-notify",) if bustd else ("bustd", "bustd-notify"):
         if build or not os.path.exists(f"{REPO}/bin/{binary}"):
             subprocess.run(["make", "-C", REPO, f"bin/{binary}"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run([f"{HERE}/build-helpers"], check=True)
@@ -31,8 +31,8 @@ def prepare(build, flavours=("plain",)):
     shutil.copytree(f"{HERE}/guest", f"{share}/guest")
     # The same recording notification server as bustd-notify's own tests.
     shutil.copy2(f"{REPO}/Tests/bustdNotifyTests/Resources/fake_notification_server.py", f"{share}/guest/")
-    for binary in ("bustd", "bustd-notify"):
-        shutil.copy2(f"{REPO}/bin/{binary}", f"{share}/bin/{binary}")
+    shutil.copy2(bustd or f"{REPO}/bin/bustd", f"{share}/bin/bustd")
+    shutil.copy2(f"{REPO}/bin/bustd-notify", f"{share}/bin/bustd-notify")
     # The Debian packages (make deb), for the systemd guest's package scenario.
     os.makedirs(f"{share}/debs")
     for deb in glob.glob(f"{REPO}/dist-deb/*.deb"):
@@ -64,7 +64,12 @@ def run_one(name, daemon, run, session_dir, extra_args=()):
     result["overshoot_pct"] = scenarios.overshoot_pct(cfg, result)
     if not scenarios.default_thresholds(cfg):
         result["reaction_ms"] = None  # the crossing was timed at other thresholds
-    failures = scenarios.check(cfg, result)
+    try:
+        with open(f"{results}/samples.json") as f:
+            samples = json.load(f)
+    except (OSError, ValueError):
+        samples = None
+    failures = scenarios.check(cfg, result, samples)
     result["pass"] = not failures
     result["failures"] = failures
     return result

@@ -29,12 +29,21 @@ SCENARIOS = {
     "ignore-term": {"hog_args": ["--ignore-term"]},
     # 4. The biggest process has oom_score_adj -1000: the next one (a 200 MiB
     #    decoy) must go instead. The hog stops at 608 MiB so that killing the
-    #    decoy is enough.
+    #    decoy is enough. The kernel reports oom_score 0 for -1000, so on
+    #    rank alone the hog would lose to anything; here rank alone picks it:
+    #    only the hog and the decoy are candidates (--scope, their own
+    #    cgroup), --prefer gives the hog 300, and the decoy's oom_score_adj
+    #    -900 leaves it about 206. Only the -1000 guard keeps the hog alive.
+    #    earlyoom has no --scope: it would (rightly) kill other processes.
     "protected-largest": {"hog_args": ["--max", "608"], "hog_oom_score_adj": -1000,
-                          "decoy_mib": 200, "expect_victim": "decoy"},
+                          "decoy_mib": 200, "decoy_oom_score_adj": -900, "decoy_name": "decoy",
+                          "cgroup": {"path": "/sys/fs/cgroup/e2e-scope", "members": ["hog", "decoy"]},
+                          "daemon_args": ["--scope", "/sys/fs/cgroup/e2e-scope", "--prefer", "^hog$"],
+                          "daemons": ["none", "bustd"], "expect_victim": "decoy"},
     # 5. A hog with 3 forked children, 8 MiB each per step: without -g the
-    #    daemon takes them one by one, with -g the whole group at once.
-    "forking-hog": {"hog_args": ["--forks", "3", "--step", "8"]},
+    #    daemon takes them one by one (four kills, one per process: the
+    #    children outlive their parent), with -g the whole group at once.
+    "forking-hog": {"hog_args": ["--forks", "3", "--step", "8"], "expect_kills": 4},
     "forking-hog-g": {"hog_args": ["--forks", "3", "--step", "8"], "daemon_args": ["-g"],
                       "expect_single_kill": True},
     # 6. Page-cache thrashing (1.5 GiB of a disk read over and over, each
@@ -43,9 +52,11 @@ SCENARIOS = {
     #    cutoff is lowered to 0.5 % for 2 s so that the pressure rule really
     #    sees pressure above it, and only its memory gate may keep it from
     #    killing.
+    #    The samples must show avg10 at or above the cutoff for the rule's
+    #    whole duration (not one peak), or the run proves nothing.
     "pagecache": {"churn_mib": 1536, "timeout_s": 40, "expect_victim": None,
                   "daemon_args": ["-p", "0.5", "--psi-duration", "2"], "earlyoom_args": [],
-                  "expect_pressure_above": 0.5},
+                  "expect_pressure_held": True},
     # 6b. The control for 6: the same load with the gate opened wide
     #    (-m 45: the gate is at 90 % available), so the pressure rule must
     #    fire on real PSI and kill the thrashing reader. The reader is small
@@ -59,10 +70,34 @@ SCENARIOS = {
                       # under TCG is what delays the notification here.
                       "notification_limit_ms": 1000,
                       # Once the reader is gone its stalls stop: avg10 lagging
-                      # above the cutoff must not take a second process.
-                      "expect_single_kill": True},
+                      # above the cutoff must not take a second process, in
+                      # the 10 s rest after the kill or after it (the run
+                      # goes on 15 s past the reader's death).
+                      "expect_single_kill": True, "settle_s": 15},
+    # 6c. The rest after a kill, and then fresh stalls only: a hog thrashing
+    #    512 MiB of zram drives avg10 to 30-50 %, so the pressure rule (5 %
+    #    for 3 s, gate at 90 %) kills it while swap is still far from the
+    #    low-memory rule's 2 %. avg10 then decays by e every 10 s and is
+    #    still above 5 % once the 10 s rest and 3 s more are over, with no
+    #    fresh stalls left: only the fresh-stall rule keeps bustd from a
+    #    second kill there. The samples must show that avg10 (and the gate)
+    #    really stayed so, or the run proves nothing.
+    "pressure-rest": {"zram_mib": 512, "timeout_s": 90, "settle_s": 20,
+                      "daemon_args": ["-m", "45", "-s", "2,1", "-p", "5", "--psi-duration", "3"],
+                      # By the kill the notification server and dbus-daemon
+                      # are deep in the thrashed zram: paging them back in
+                      # under TCG took 1.2 s in one run.
+                      "expect_rule": "pressure", "daemons": ["bustd"], "notification_limit_ms": 2000,
+                      "expect_single_kill": True, "expect_pressure_after_rest": True},
     # 7. Booted with psi=0: the daemon says PSI is unavailable and still acts.
     "no-psi": {"kernel_psi": "psi=0", "expect_psi_warning": True},
+    # 7b. The kernel's OOM killer inside a cgroup (v2, memory.max 200 MiB):
+    #    the machine keeps plenty of memory, so bustd has no rule to act on,
+    #    the kernel kills the hog at its cgroup's limit, and bustd must
+    #    report that kill (a kernel-oom event, read from /proc/vmstat's
+    #    oom_kill, which counts cgroup OOM kills too) within its 10 s check.
+    "cgroup-oom": {"cgroup": {"path": "/sys/fs/cgroup/e2e-limited", "memory_max": 200 << 20, "members": ["hog"]},
+                   "settle_s": 14, "daemons": ["bustd"], "expect_victim": "kernel"},
     # 8. Many processes growing at once (parallel builds, browser tabs): N
     #    growers start together and never stop, so every one of them must
     #    be killed, each before memory runs out. Under TCG the pages are
@@ -127,6 +162,35 @@ DEFAULT_SET = ["single-hog", "zram", "ignore-term", "growers-12"]
 # overshoot figure: how far past them memory was when the daemon decided.
 TERM_THRESHOLD_PCT = 10.0
 
+# bustd's warning when the kernel has no PSI (Sources/bustd/Run/Setup.swift).
+PSI_UNAVAILABLE_WARNING = "warning: memory pressure (PSI) is unavailable: "
+# bustd's line when process_mrelease reaped a victim (Sources/bustd/Monitor.swift).
+REAPED_EARLY = ", reaped early with process_mrelease"
+# bustd's rest after a kill (PressureTracker.quietAfterKillMs).
+PRESSURE_REST_S = 10
+
+
+def pressure_rule(name):
+    """bustd's pressure rule in a scenario: (cutoff %, duration s, gate %),
+    from its bustd arguments (the defaults otherwise)."""
+    args = SCENARIOS[name].get("daemon_args", [])
+    value = lambda flag, default: args[args.index(flag) + 1] if flag in args else default
+    cutoff = float(value("-p", "25"))
+    duration = float(value("--psi-duration", "5"))
+    gate = min(100.0, 2 * float(value("-m", "10").split(",")[0]))
+    return cutoff, duration, gate
+
+
+def longest_at_or_above(rows, cutoff):
+    """The longest stretch of samples with PSI some avg10 >= cutoff, in s."""
+    longest, since = 0.0, None
+    for row in rows:
+        if (row["psi_some_avg10"] or 0) >= cutoff:
+            since = row["t_ms"] if since is None else since
+            longest = max(longest, (row["t_ms"] - since) / 1000)
+        else:
+            since = None
+    return longest
 
 
 def runs_with(name, daemon):
@@ -160,8 +224,10 @@ def overshoot_pct(cfg, r):
     return round(min(gaps), 2)
 
 
-def check(cfg, r):
-    """Returns the failed assertions of one run (empty: it passed)."""
+def check(cfg, r, samples=None):
+    """Returns the failed assertions of one run (empty: it passed).
+    samples: the run's samples.json (the 100 ms rows), for the assertions
+    on how PSI moved."""
     failures = []
 
     def expect(condition, text):
@@ -174,7 +240,9 @@ def check(cfg, r):
         return check_package(cfg, r)
     if cfg.get("flavour") == "systemd":
         return check_systemd(cfg, r)
-    expect(r["kernel_oom_kills"] == 0, f"kernel OOM killer fired {r['kernel_oom_kills']} time(s)")
+    victim = cfg.get("expect_victim", "hog")
+    if victim != "kernel":
+        expect(r["kernel_oom_kills"] == 0, f"kernel OOM killer fired {r['kernel_oom_kills']} time(s)")
     expect(r["canary_alive"], "the canary died")
     expect(not r["others_died"], f"other processes died: {r['others_died']}")
     if cfg["daemon"] != "none":
@@ -184,7 +252,6 @@ def check(cfg, r):
         expect(r["notifier_started"], "bustd-notify did not start (see notifier.log)")
         expect(r["notifier_alive"], "bustd-notify died")
 
-    victim = cfg.get("expect_victim", "hog")
     if victim == "hog":
         expect(r["hog_exit"] is not None and not r["hogs_alive_at_end"],
                f"the hog survived (exit {r['hog_exit']}, alive {r['hogs_alive_at_end']})")
@@ -211,6 +278,22 @@ def check(cfg, r):
         expect(r["decoy_alive"] is False and r["decoy_pid"] in r["daemon_victims"],
                "the decoy (next biggest) was not killed by the daemon")
         expect(r["hog_exit"] is None, f"the protected hog died ({r['hog_exit']})")
+        if cfg["daemon"] != "none":
+            expect(r["hog_pid"] not in r["daemon_victims"], "the daemon chose the protected hog")
+    elif victim == "kernel":
+        # The kernel's OOM killer, at the hog's cgroup limit, and bustd told.
+        expect(r["hog_exit"] == "SIGKILL" and r["killer"] == "kernel",
+               f"the hog was not killed by the kernel (exit {r['hog_exit']}, killer {r['killer']})")
+        expect(r["kernel_oom_kills"] == 1 and r.get("cgroup_oom_kills") == 1,
+               f"kernel OOM kills: {r['kernel_oom_kills']} (vmstat), {r.get('cgroup_oom_kills')} (the cgroup's memory.events); 1 expected")
+        expect(not r["daemon_kill_lines"], f"the daemon killed: {r['daemon_kill_lines'][:1]}")
+        if cfg["daemon"] == "bustd":
+            expect("kernel-oom" in r.get("event_types", []),
+                   f"bustd published no kernel-oom event (events: {r.get('event_types')})")
+            expect(any("the kernel's OOM killer killed 1 process" in w for w in r["daemon_warnings"]),
+                   f"bustd did not log the kernel's OOM kill: {r['daemon_warnings']}")
+            expect(any(n.startswith("The kernel's OOM killer killed") for n in r.get("notifications", [])),
+                   f"bustd-notify showed no notification of the kernel's kill: {r.get('notifications')}")
     else:
         expect(not r["daemon_kill_lines"], f"something was killed: {r['daemon_kill_lines'][:1]}")
         expect(r["hog_exit"] is None, "the page-cache reader died")
@@ -219,6 +302,21 @@ def check(cfg, r):
         expect(r["hog_exit"] == "SIGKILL", f"the SIGTERM-proof hog ended by {r['hog_exit']}, not SIGKILL")
     if cfg.get("expect_single_kill"):
         expect(len(r["daemon_victims"]) == 1, f"{len(r['daemon_victims'])} kills for one process group")
+    if cfg.get("expect_kills") and cfg["daemon"] != "none":
+        strangers = [p for p in r["daemon_victims"] if p not in r["hog_pids"]]
+        expect(len(r["daemon_victims"]) == cfg["expect_kills"] and not strangers,
+               f"{len(r['daemon_victims'])} kills ({len(strangers)} not of the hog's processes), "
+               f"{cfg['expect_kills']} expected: one per process")
+    if "--ignore-term" in cfg["hog_args"] and cfg["daemon"] == "bustd":
+        expect(any(f"pid {r['hog_pid']} exited " in l and REAPED_EARLY in l for l in r["daemon_kill_lines"]),
+               "bustd did not say that process_mrelease reaped the hog early")
+    if cfg.get("expect_pressure_held") and r.get("psi_available"):
+        cutoff, duration, _ = pressure_rule(cfg["scenario"])
+        held = longest_at_or_above((samples or {}).get("rows", []), cutoff)
+        expect(held >= duration, f"PSI some avg10 stayed at or above the {cutoff} % cutoff for {held} s at most,"
+               f" less than the rule's {duration} s: the scenario proves nothing")
+    if cfg.get("expect_pressure_after_rest") and r.get("psi_available"):
+        expect_pressure_after_rest(cfg, r, samples or {}, expect)
     if cfg.get("expect_pressure_above") and r.get("psi_available"):
         expect((r.get("psi_some_avg10_max") or 0) >= cfg["expect_pressure_above"],
                f"the load made too little pressure (PSI some avg10 max {r.get('psi_some_avg10_max')}"
@@ -228,8 +326,34 @@ def check(cfg, r):
                f"no kill by the {cfg['expect_rule']} rule")
     if cfg.get("expect_psi_warning") and cfg["daemon"] == "bustd":
         expect(not r["psi_available"], "the guest still has PSI")
-        expect(any("PSI" in w for w in r["daemon_warnings"]), "bustd did not warn that PSI is unavailable")
+        expect(any(PSI_UNAVAILABLE_WARNING in w for w in r["daemon_warnings"]),
+               f"bustd did not warn that PSI is unavailable: {r['daemon_warnings']}")
     return failures
+
+
+def expect_pressure_after_rest(cfg, r, samples, expect):
+    """The scenario proves the fresh-stall rule only if, once the rest after
+    the kill and then the rule's duration were over, avg10 was still at or
+    above the cutoff and memory under the gate: from then on only the
+    fresh-stall rule stood between that old pressure and a second kill."""
+    cutoff, duration, gate = pressure_rule(cfg["scenario"])
+    kills = samples.get("kill_events_ms") or []
+    killed_ms = kills[0] if kills else samples.get("hog_death_ms")
+    if killed_ms is None:
+        expect(False, "no kill: the rest after a kill was never tested")
+        return
+    window = (killed_ms + PRESSURE_REST_S * 1000, killed_ms + (PRESSURE_REST_S + duration) * 1000)
+    rows = [row for row in samples.get("rows", []) if window[0] <= row["t_ms"] <= window[1]]
+    last_ms = max((row["t_ms"] for row in samples.get("rows", [])), default=0)
+    expect(last_ms >= window[1], f"the run ended {round((last_ms - killed_ms) / 1000, 1)} s after the kill,"
+           f" before the {PRESSURE_REST_S} s rest and the {duration} s duration were over")
+    lowest = min((row["psi_some_avg10"] or 0 for row in rows), default=0)
+    expect(rows and lowest >= cutoff, f"PSI some avg10 fell to {lowest} % (cutoff {cutoff} %) within"
+           f" {PRESSURE_REST_S + duration} s of the kill: the rest after it proves nothing")
+    total = r["mem_total_kib"]
+    highest = max((100 * row["avail_kib"] / total for row in rows), default=100)
+    expect(highest <= gate, f"available memory rose to {round(highest, 1)} % after the rest, above the"
+           f" {gate} % gate: the rest after the kill proves nothing")
 
 
 def check_systemd(cfg, r):

@@ -7,7 +7,11 @@ Config (JSON, written by the host into the results share):
   zram_mib (0 = no swap), hog_args [..], hog_oom_score_adj (null or int),
   decoy_mib (0 = none: a second, smaller hog that holds still),
   decoy_oom_score_adj, baseline_s, timeout_s, settle_s,
-  churn_mib (0 = none: page-cache churn instead of a hog).
+  churn_mib (0 = none: page-cache churn instead of a hog),
+  decoy_name (the decoy's process name: it runs through a symlink so named),
+  cgroup (null or {"path", "memory_max" (null or bytes), "members": ["hog",
+  "decoy"]}: a cgroup v2 directory made before the daemon starts, with the
+  memory controller and that limit; the members start inside it).
 
 Who runs as whom: the daemon as root; the hog, canary, decoy and event
 subscriber as uid 1000 ("tester"), since the daemon tells a user only about
@@ -121,10 +125,20 @@ def all_pids():
     return {int(p) for p in os.listdir("/proc") if p.isdigit()}
 
 
+def live_pids():
+    """The pids of live processes: a killed process whose parent never
+    reaps it (the recording server under bustd-notify) stays a zombie, and
+    is dead all the same."""
+    return {p for p in all_pids() if alive(p)}
+
+
 def as_user():
     """preexec_fn: back to a normal oom_score_adj, then become uid 1000."""
     with open("/proc/self/oom_score_adj", "w") as f:
         f.write("0")
+    if join_cgroup:
+        with open(f"{join_cgroup}/cgroup.procs", "w") as f:
+            f.write("0")  # the writer itself, while still root
     os.setgroups([])
     os.setgid(USER_UID)
     os.setuid(USER_UID)
@@ -135,9 +149,47 @@ def as_root():
         f.write("0")
 
 
-def spawn(argv, user, **kwargs):
-    return subprocess.Popen(argv, preexec_fn=as_user if user else as_root,
-                            stdin=subprocess.DEVNULL, **kwargs)
+join_cgroup = None  # set around a spawn: the child starts in this cgroup
+
+
+def spawn(argv, user, cgroup=None, **kwargs):
+    global join_cgroup
+    join_cgroup = cgroup
+    try:
+        return subprocess.Popen(argv, preexec_fn=as_user if user else as_root,
+                                stdin=subprocess.DEVNULL, **kwargs)
+    finally:
+        join_cgroup = None
+
+
+def make_cgroup(spec):
+    """The scenario's cgroup v2 directory, with the memory controller (and
+    its limit, if any). Returns its path."""
+    with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+        f.write("+memory")
+    os.makedirs(spec["path"], exist_ok=True)
+    if spec.get("memory_max"):
+        with open(f"{spec['path']}/memory.max", "w") as f:
+            f.write(str(spec["memory_max"]))
+        try:  # no swapping past the limit either (with swap accounting)
+            with open(f"{spec['path']}/memory.swap.max", "w") as f:
+                f.write("0")
+        except OSError:
+            pass
+    return spec["path"]
+
+
+def cgroup_oom_kills(path):
+    """memory.events oom_kill of the cgroup: the kernel's kills in it."""
+    try:
+        with open(f"{path}/memory.events") as f:
+            for line in f:
+                key, value = line.split()
+                if key == "oom_kill":
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class LineReader(threading.Thread):
@@ -305,6 +357,9 @@ def main():
     if cfg.get("zram_mib"):
         subprocess.run([f"{GUEST}/zram-setup", str(cfg["zram_mib"])], check=True)
     result["swap_total_kib"] = meminfo()["SwapTotal"]
+    group = cfg.get("cgroup")
+    group_path = make_cgroup(group) if group else None
+    members = group.get("members", []) if group else []
 
     daemon, daemon_output = start_daemon()
     result["daemon_started"] = daemon is None or daemon.poll() is None
@@ -323,15 +378,20 @@ def main():
 
     decoy = None
     if cfg.get("decoy_mib"):
-        decoy = spawn([f"{BIN}/hog", "--max", str(cfg["decoy_mib"]), "--step", str(cfg["decoy_mib"])],
-                      user=True, stdout=subprocess.DEVNULL, start_new_session=True)
+        program = f"{BIN}/hog"
+        if cfg.get("decoy_name"):  # its process name is its file's name
+            program = f"{TMP}/{cfg['decoy_name']}"
+            os.symlink(f"{BIN}/hog", program)
+        decoy = spawn([program, "--max", str(cfg["decoy_mib"]), "--step", str(cfg["decoy_mib"])],
+                      user=True, cgroup=group_path if "decoy" in members else None,
+                      stdout=subprocess.DEVNULL, start_new_session=True)
         if cfg.get("decoy_oom_score_adj") is not None:
             with open(f"/proc/{decoy.pid}/oom_score_adj", "w") as f:
                 f.write(str(cfg["decoy_oom_score_adj"]))
 
     time.sleep(cfg.get("baseline_s", 2))
     baseline_end = now_ms()
-    before = all_pids()
+    before = live_pids()
 
     # The load: a growing hog, or page-cache churn with plenty of memory.
     hog_start = now_ms()
@@ -347,7 +407,8 @@ def main():
         # A build's job sizes follow the run number: the same for every daemon.
         argv = ([f"{BIN}/build", "--seed", str(cfg.get("run", 1))] + cfg["build_args"] if cfg.get("build_args")
                 else [f"{BIN}/hog"] + cfg.get("hog_args", []))
-        hog = spawn(argv, user=True, stdout=subprocess.PIPE, start_new_session=True)
+        hog = spawn(argv, user=True, cgroup=group_path if "hog" in members else None,
+                    stdout=subprocess.PIPE, start_new_session=True)
         hog_lines = LineReader(hog.stdout)
     hog_pids.add(hog.pid)
     if cfg.get("hog_oom_score_adj") is not None:
@@ -379,7 +440,7 @@ def main():
     sampler.join()
 
     # Facts.
-    after = all_pids()
+    after = live_pids()
     oom_after = vmstat("oom_kill")
     hog_rc = hog.poll()
     result["hog_pid"] = hog.pid
@@ -397,6 +458,7 @@ def main():
     result["min_available_pct"] = round(100 * min(r["avail_kib"] for r in sampler.rows) / result["mem_total_kib"], 1)
     result["psi_some_avg10_max"] = max((r["psi_some_avg10"] or 0 for r in sampler.rows), default=None)
     result["kernel_oom_kills"] = oom_after - oom_before
+    result["cgroup_oom_kills"] = cgroup_oom_kills(group_path) if group_path else None
     kernel_log = dmesg()
     result["kernel_oom_victims"] = [l.split("Killed process", 1)[1].strip()[:80]
                                     for l in kernel_log.splitlines() if "Killed process" in l]
