@@ -26,6 +26,8 @@ final class Monitor {
     /// The kernel's OOM kill counter, when /proc/vmstat has one.
     var kernelOOM: KernelOOMWatcher?
 
+    /// How far MemAvailable can sit below sysinfo's free RAM.
+    private var freeRAMReserve: FreeRAMReserve
     private var tracker = PressureTracker()
     private var forecast = CrossingForecast()
     private var pacing: KillPacing
@@ -80,6 +82,7 @@ final class Monitor {
         self.scanner = scanner
         self.killer = killer
         self.pacing = KillPacing(cooldownMs: options.cooldownMs)
+        self.freeRAMReserve = FreeRAMReserve.read(totalKiB: memoryReader.read()?.totalKiB ?? 0)
         // Allocated now, before start-up's pages are dropped: the idle loop
         // itself then never calls malloc, whose code would stay resident.
         descriptors.reserveCapacity(8)
@@ -108,15 +111,17 @@ final class Monitor {
     /// rehearsing: the full look (figures, rules, forecast, scan ahead) runs
     /// whatever memory says, and nothing is acted on (rehearseKillPath).
     func step(nowMs: Int64, rehearsing: Bool = false) -> Int {
-        if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
+        if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(),
+            quick.availableAtLeastPercent(freeRAMReserve) > config.quickLookCeiling
+        {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
             lastForecastMs = nil
             pacing.reset()
             if shortlist.scannedAtMs != nil { shortlist.clear() }
             let ram = PollInterval.headroomKiB(
-                freeKiB: Int64(quick.freeRAMBytes / 1024),
-                totalKiB: Int64(quick.totalRAMBytes / 1024), threshold: config.memory.terminate)
+                freeKiB: freeRAMReserve.availableAtLeastKiB(freeKiB: quick.freeKiB),
+                totalKiB: quick.totalKiB, threshold: config.memory.terminate)
             let swap = PollInterval.headroomKiB(
                 freeKiB: Int64(quick.freeSwapBytes / 1024),
                 totalKiB: Int64(quick.totalSwapBytes / 1024), threshold: config.swap.terminate)
@@ -249,6 +254,7 @@ final class Monitor {
             return nil
         }
         memoryReadFailed = false
+        freeRAMReserve.learn(freeKiB: info.freeKiB, availableKiB: info.availableKiB)
         let machine = MemoryStatus(info)
         return scope?.memoryStatus(machine: machine) ?? machine
     }

@@ -15,9 +15,12 @@ import Testing
 
         """
 
-    @Test func parsesTheFourFields() throws {
+    @Test func parsesTheFourFieldsAndMemFree() throws {
         let info = try #require(withBytes(sample) { parseMemoryInfo($0) })
-        #expect(info == MemoryInfo(totalKiB: 16_000_000, availableKiB: 1_600_000, swapTotalKiB: 4_000_000, swapFreeKiB: 1_000_000))
+        #expect(
+            info
+                == MemoryInfo(
+                    totalKiB: 16_000_000, availableKiB: 1_600_000, swapTotalKiB: 4_000_000, swapFreeKiB: 1_000_000, freeKiB: 500_000))
         let status = MemoryStatus(info)
         #expect(status.availablePercent == 1000)
         #expect(status.swapFreePercent == 2500)

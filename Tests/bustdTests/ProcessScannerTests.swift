@@ -185,6 +185,27 @@ import Testing
         #expect(scanner.scan(.all, excluding: [(pid: 403, startTime: 9999)]).victim?.pid == 401)
     }
 
+    /// At a decision the shortlist's identity checks are not run again
+    /// (they were run moments before, and reading an executable's file is
+    /// what can wait on a filesystem under reclaim); rank and -1000 are.
+    @Test func rerankKeepsTheIdentityItSawButReadsRankAndExemptionAgain() throws {
+        let proc = try FakeProc()
+        try proc.add(pid: 410, name: "hog", oomScore: 900, cgroup: "/user.slice/user-1000.slice/app.slice/a.scope")
+        try proc.add(pid: 411, name: "other", oomScore: 800, cgroup: "/user.slice/user-1000.slice/app.slice/b.scope")
+        try proc.add(pid: 412, name: "exempted", oomScore: 700)
+        let scanner = ProcessScanner(proc: proc.directory(), policy: VictimPolicy(ownPID: 1))
+        let shortlist = scanner.scan(.all).ranked
+        #expect(shortlist.first?.cgroup?.path == Array("/user.slice/user-1000.slice/app.slice/a.scope".utf8))
+        // Its cgroup file now says otherwise: not read again at the rerank.
+        try "0::/system.slice/moved.service\n".write(toFile: proc.path + "/410/cgroup", atomically: false, encoding: .utf8)
+        try "-1000\n".write(toFile: proc.path + "/412/oom_score_adj", atomically: false, encoding: .utf8)
+        let reranked = scanner.rerank(shortlist)
+        #expect(reranked.ranked.map(\.pid) == [410, 411], "-1000 since the scan: dropped")
+        #expect(reranked.victim?.cgroup?.path == Array("/user.slice/user-1000.slice/app.slice/a.scope".utf8))
+        // A full scan reads it.
+        #expect(scanner.scan(.all).victim?.cgroup?.path == Array("/system.slice/moved.service".utf8))
+    }
+
     @Test func theShortlistIsFreshForAWhileAndKeepsItsHeadsDetails() throws {
         let proc = try FakeProc()
         try proc.add(pid: 500, name: "head", oomScore: 900, cmdline: "head\u{0}--big\u{0}")

@@ -207,11 +207,7 @@ final class ProcessScanner {
         result.ranked.reserveCapacity(ProcessScanner.shortlistSize + 1)
         for member in shortlist {
             result.scanned += 1
-            guard
-                let candidate = evaluate(
-                    member.pid, excluding: excluding, sameProcessAs: member.stat.startTime,
-                    result: &result)
-            else { continue }
+            guard let candidate = evaluate(member.pid, excluding: excluding, known: member, result: &result) else { continue }
             result.offer(candidate, limit: ProcessScanner.shortlistSize)
         }
         result.elapsedMs = bustd_monotonic_ms() - started
@@ -227,16 +223,23 @@ final class ProcessScanner {
 
     private func consider(_ pid: Int32, _ result: inout ScanResult, excluding: [(pid: Int32, startTime: UInt64)]) {
         result.scanned += 1
-        guard let candidate = evaluate(pid, excluding: excluding, sameProcessAs: nil, result: &result) else { return }
+        guard let candidate = evaluate(pid, excluding: excluding, known: nil, result: &result) else { return }
         result.offer(candidate, limit: ProcessScanner.shortlistSize)
     }
 
     /// The candidate pid is now, or nil if it may not be chosen (or would
-    /// not make the list, or vanished).
+    /// not make the list, or vanished). known: the same process as the
+    /// shortlist saw it at most Shortlist.usableForMs ago; its identity
+    /// (cgroup, executable, unit preferences) is taken from there rather
+    /// than read again, because at a decision those reads are what delays
+    /// the signal: a stat of the executable can wait on its filesystem,
+    /// and under reclaim every read costs more. What can change in that
+    /// time and matters is read again: rank, oom_score_adj, owner.
     private func evaluate(
-        _ pid: Int32, excluding: [(pid: Int32, startTime: UInt64)], sameProcessAs startTime: UInt64?,
+        _ pid: Int32, excluding: [(pid: Int32, startTime: UInt64)], known: Candidate?,
         result: inout ScanResult
     ) -> Candidate? {
+        let startTime = known?.stat.startTime
         guard pid > 1, pid != policy.ownPID else { return nil }
         guard let stat = proc.withFile(pid: pid, "stat", limit: 1024, parseProcessStat) else {
             result.vanished += 1
@@ -267,6 +270,12 @@ final class ProcessScanner {
         }
         candidate.uid = uid
         if policy.ignoreRootUser && uid == 0 { return nil }
+        if let known, known.uid == uid {
+            candidate.cgroup = known.cgroup
+            candidate.ownersPreference = known.ownersPreference
+            candidate.lastResort = known.lastResort
+            return candidate
+        }
         candidate.cgroup = proc.withFile(pid: pid, "cgroup", limit: 4096, CgroupMembership.parse)
         if let reason = protectionReason(candidate) {
             protectedLog.note(pid: pid, startTime: stat.startTime, name: stat.name, reason: reason)

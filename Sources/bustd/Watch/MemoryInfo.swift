@@ -11,6 +11,9 @@ struct MemoryInfo: Equatable {
     var availableKiB: Int64
     var swapTotalKiB: Int64
     var swapFreeKiB: Int64
+    /// MemFree: only to learn how far MemAvailable sits below it
+    /// (FreeRAMReserve); 0 when the line is missing.
+    var freeKiB: Int64 = 0
 }
 
 /// Parses /proc/meminfo. MemTotal and MemAvailable are required (Linux 3.14
@@ -20,6 +23,7 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
     var available: Int64?
     var swapTotal: Int64 = 0
     var swapFree: Int64 = 0
+    var free: Int64 = 0
     for slice in bytes.split(separator: 0x0A) {
         let line = UnsafeBufferPointer(rebasing: slice)
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
@@ -29,6 +33,8 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
                 total = value
             } else if key.elementsEqual("MemAvailable".utf8) {
                 available = value
+            } else if key.elementsEqual("MemFree".utf8) {
+                free = value ?? 0
             } else if key.elementsEqual("SwapTotal".utf8) {
                 swapTotal = value ?? 0
             } else if key.elementsEqual("SwapFree".utf8) {
@@ -39,7 +45,7 @@ func parseMemoryInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> MemoryInfo? {
     guard let total, let available, total > 0 else { return nil }
     return MemoryInfo(
         totalKiB: total, availableKiB: available,
-        swapTotalKiB: swapTotal, swapFreeKiB: min(swapFree, swapTotal))
+        swapTotalKiB: swapTotal, swapFreeKiB: min(swapFree, swapTotal), freeKiB: free)
 }
 
 /// Keeps /proc/meminfo open and re-reads it with one pread(2) per sample.
@@ -55,7 +61,8 @@ final class MemoryInfoReader {
 }
 
 /// sysinfo(2): one syscall, no parsing. Its free RAM is MemFree (page cache
-/// not counted), a lower bound of MemAvailable: if it alone is above every
+/// not counted). MemAvailable can be below it by the kernel's reserve
+/// (FreeRAMReserve): if free RAM less that reserve is above every
 /// threshold, memory is not low and /proc/meminfo need not be read.
 struct QuickMemoryLook {
     var totalRAMBytes: UInt64
@@ -76,7 +83,13 @@ struct QuickMemoryLook {
             freeSwapBytes: UInt64(info.freeswap) &* unit)
     }
 
-    var freePercent: Int { percentHundredths(freeRAMBytes, of: totalRAMBytes) }
+    var freeKiB: Int64 { Int64(freeRAMBytes / 1024) }
+    var totalKiB: Int64 { Int64(totalRAMBytes / 1024) }
+
+    /// The least MemAvailable can be now, in hundredths of a percent.
+    func availableAtLeastPercent(_ reserve: FreeRAMReserve) -> Int {
+        percentHundredths(UInt64(reserve.availableAtLeastKiB(freeKiB: freeKiB)), of: totalRAMBytes / 1024)
+    }
 }
 
 /// What the rules look at: percentages in hundredths, sizes in KiB.
