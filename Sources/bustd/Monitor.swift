@@ -632,9 +632,11 @@ final class Monitor {
     }
 
     private func checkKernelOOM(nowMs: Int64) {
-        guard let count = kernelOOM?.newKills(nowMs: nowMs), count > 0 else { return }
-        Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (/proc/vmstat oom_kill)")
-        events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: .vmstat)))
+        guard let watcher = kernelOOM else { return }
+        let count = watcher.newKills(nowMs: nowMs)
+        guard count > 0 else { return }
+        Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (\(watcher.counterName))")
+        events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: watcher.source)))
         readiness.otherWorkRan(nowMs: nowMs)
     }
 }

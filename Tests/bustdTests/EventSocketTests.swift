@@ -360,6 +360,11 @@ import Testing
         let socket = directory + "/bustd.sock"
         let run = try DaemonRun(["-n", "--dry-run", "--socket", socket])
         try run.waitForLine(containing: "publishing events on")
+        // A bustd scoped to another cgroup watches that cgroup's own
+        // counter (memory.events), not the machine's: it must say nothing.
+        let elsewhere = try TestCgroup()
+        let scoped = try DaemonRun(["-n", "--dry-run", "--socket", directory + "/scoped.sock", "--scope", elsewhere.path])
+        try scoped.waitForLine(containing: "dry run:")
         let (peer, out) = try EventPeers.start("listen", socket: socket, seconds: 17)
         try memcg.setMemoryLimit(bytes: 24 << 20, withoutSwap: true)
         let victim = try Child("\(Harness.python) -c \"b = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\"", cgroup: memcg)
@@ -371,6 +376,8 @@ import Testing
         let event = try #require(try EventPeers.lines(out).first { $0["type"] as? String == "kernel-oom" })
         #expect((event["count"] as? Int ?? 0) >= 1 && event["source"] as? String == "vmstat")
         #expect(run.stop() == 0)
+        #expect(scoped.stop() == 0)
+        #expect(!scoped.log.contains("the kernel's OOM killer killed"), "\(scoped.log)")
     }
 
     func residentKiB(_ pid: Int32) throws -> Int {

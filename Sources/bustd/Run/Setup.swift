@@ -89,7 +89,7 @@ final class Setup {
             options: options, memoryReader: memoryReader,
             pressure: pressure.availability == .available ? pressure : nil,
             scope: scope, scanner: scanner, killer: killer)
-        monitor.kernelOOM = KernelOOMWatcher()
+        monitor.kernelOOM = scope.map { KernelOOMWatcher.scoped(to: $0.path) } ?? KernelOOMWatcher()
         return .success(
             Setup(
                 options: options, monitor: monitor, pressure: pressure, scope: scope,
@@ -145,7 +145,10 @@ final class Setup {
         }
         if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
         if let server { Log.info("publishing events on \(server.path) (instance \(server.instance))") }
-        if monitor.kernelOOM == nil { Log.info("/proc/vmstat has no oom_kill counter: kernel OOM kills will not be reported") }
+        if monitor.kernelOOM == nil {
+            let counter = scope.map { "\($0.path)/memory.events (cgroup v2, memory controller)" } ?? "/proc/vmstat"
+            Log.info("\(counter) has no oom_kill counter: kernel OOM kills will not be reported")
+        }
         switch pressure?.availability ?? .available {
         case .available:
             if let problem = pressure?.armTrigger() {

@@ -1,5 +1,9 @@
+import Shared
+
 /// Notices the kernel's own OOM killer: /proc/vmstat's oom_kill counter
-/// (Linux 4.13+) counts its kills, system-wide and in cgroups.
+/// (Linux 4.13+) counts its kills, system-wide and in cgroups. With
+/// --scope, the scope's own memory.events (cgroup v2) counts those in it:
+/// kills elsewhere are not what a scoped bustd watches.
 final class KernelOOMWatcher {
     /// While memory is plentiful, the counter is read at least this often.
     static let plentifulCheckMs: Int64 = 10_000
@@ -8,12 +12,23 @@ final class KernelOOMWatcher {
     private var lastCount: UInt64
     private var lastCheckMs: Int64 = 0
 
-    init?(path: String = "/proc/vmstat") {
+    /// Where the count comes from, for the event and the log line.
+    let source: Event.KernelOOMSource
+    let counterName: String
+
+    init?(path: String = "/proc/vmstat", source: Event.KernelOOMSource = .vmstat) {
         guard let file = PreadFile(path: path, capacity: 16 * 1024),
             let count = file.withContents(parseOOMKillCount)
         else { return nil }
         self.file = file
         self.lastCount = count
+        self.source = source
+        self.counterName = "\(path) oom_kill"
+    }
+
+    /// The scope's counter: memory.events of its cgroup v2 directory.
+    static func scoped(to directory: String) -> KernelOOMWatcher? {
+        KernelOOMWatcher(path: directory + "/memory.events", source: .memoryEvents)
     }
 
     /// Whether to read the counter at this look, when the next one is
