@@ -91,7 +91,9 @@ let helpText = """
                              children) are candidates. Where it has a memory
                              limit (v2 memory.max, or v1 memory.limit_in_bytes),
                              the memory left under it is what the rules see; its
-                             memory.pressure replaces the machine's PSI.
+                             memory.pressure replaces the machine's PSI, and the
+                             kernel OOM kills reported are those its memory.events
+                             counts (cgroup v2), not the machine's.
           --dry-run          Decide and log everything, signal nothing. Works
                              without root.
       -n, --no-daemon        Stay in the foreground (for systemd and terminals).
