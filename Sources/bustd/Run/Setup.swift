@@ -120,6 +120,16 @@ final class Setup {
             }
         }
         monitor.events = server
+        if let path = options.metricsFile {
+            switch AtomicFile.open(path, for: "the metrics file") {
+            case .success(let file): monitor.metrics = MetricsFile(file: file)
+            case .failure(let error):
+                writeStandardError("bustd: \(error.message)\n")
+                server?.shutDown()
+                pidFile?.remove()
+                return 1
+            }
+        }
         if options.daemonize, let error = daemonize() {
             writeStandardError("bustd: cannot become a daemon: \(error)\n")
             return 1
@@ -158,6 +168,11 @@ final class Setup {
         }
         if bustd_sd_notify("READY=1\nSTATUS=watching memory") < 0 {
             Log.warning("cannot notify systemd: \(errorText(bustd_errno()))")
+        }
+        if ServiceStatus.isWanted { monitor.serviceStatus = ServiceStatus(nowMs: bustd_monotonic_ms()) }
+        if let metrics = monitor.metrics {
+            monitor.writeMetricsIfDue(nowMs: bustd_monotonic_ms())
+            Log.info("writing metrics to \(metrics.file.path) after every event and every \(MetricsFile.intervalMs / 1000) s")
         }
 
         // Start-up code ran once and need not stay resident: rehearse the
