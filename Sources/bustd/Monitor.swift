@@ -128,7 +128,7 @@ final class Monitor {
             let interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
             if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
             changeReadiness(readiness.update(needed: false, nowMs: nowMs), reason: "")
-            serviceStatus?.look(.ok, percent: quick.freePercent, nowMs: nowMs) { readMemory()?.availablePercent }
+            serviceStatus?.look(.ok, percent: quick.freePercent, nowMs: bustd_monotonic_ms()) { readMemory()?.availablePercent }
             return interval
         }
         // (A rehearsal must not consume a kernel OOM kill it would not report.)
@@ -156,7 +156,7 @@ final class Monitor {
             changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
             phases.mark("ready")
             let state = ServiceStatus.state(urgency: ruled.urgency, approaching: isApproachingLowMemory(status, config: config))
-            serviceStatus?.look(state, percent: status.availablePercent, nowMs: nowMs) { status.availablePercent }
+            serviceStatus?.look(state, percent: status.availablePercent, nowMs: bustd_monotonic_ms()) { status.availablePercent }
         }
         if Log.verbose {
             let pressureText = pressureValue.map { ", PSI \(config.pressureMetric.name) avg10 \(formatHundredths($0))%" } ?? ""

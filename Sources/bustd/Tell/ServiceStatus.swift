@@ -52,13 +52,12 @@ final class ServiceStatus {
     private var killMs: Int64?
     private var killWasDryRun = false
     private var sent: Key?
-    private var sentMs: Int64
+    private var sentMs: Int64?
 
-    /// send gets "STATUS=...\0"; nowMs is when READY=1 (with its own
-    /// STATUS=) went out.
-    init(nowMs: Int64, send: @escaping ([UInt8]) -> Void = ServiceStatus.notifySystemd) {
+    /// send gets "STATUS=...\0". The first look sends at once (READY=1
+    /// carries no STATUS=, so that line is this one).
+    init(send: @escaping ([UInt8]) -> Void = ServiceStatus.notifySystemd) {
         self.send = send
-        self.sentMs = nowMs
         line.reserveCapacity(256)
         killName.reserveCapacity(64)
     }
@@ -85,7 +84,7 @@ final class ServiceStatus {
         guard key != sent else { return }
         let figureOnly = sent.map { $0.state == key.state && $0.killAge == key.killAge } ?? false
         let wait = figureOnly ? ServiceStatus.figureIntervalMs : ServiceStatus.minimumIntervalMs
-        guard nowMs - sentMs >= wait else { return }
+        if let sentMs, nowMs - sentMs < wait { return }
         sent = key
         sentMs = nowMs
         build(state, availablePercent: available() ?? percent, nowMs: nowMs)
