@@ -16,7 +16,7 @@ import Testing
     }
 
     /// Waits until the file exists and holds every one of the lines.
-    static func waitForMetrics(_ path: String, containing lines: [String], timeout: TimeInterval = 20) throws -> String {
+    static func waitForMetrics(_ path: String, timeout: TimeInterval = 20, containing lines: [String]) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var text = ""
         repeat {
@@ -46,8 +46,9 @@ import Testing
         try run.waitForLine(containing: "killing pid")
         #expect(hog.waitForSignal() == SIGTERM)
         try run.waitForLine(containing: "exited")
+        // Written after the event, not at the next 15 s write.
         let text = try Self.waitForMetrics(
-            metrics,
+            metrics, timeout: 5,
             containing: [
                 #"bustd_kills_total{rule="low-memory",signal="SIGTERM"} 1"#,
                 #"bustd_kills_total{rule="low-memory",signal="SIGKILL"} 0"#,
@@ -102,6 +103,21 @@ import Testing
         #expect(lines.contains(#"bustd_threshold_ratio{resource="memory",signal="SIGTERM"} 0.02"#))
         // The collector found no error in the file.
         #expect(lines.contains("node_textfile_scrape_error 0"), "\(scraped)")
+        #expect(run.stop() == 0)
+    }
+
+    /// A peer dropped for writing garbage on the event socket is counted,
+    /// and the file rewritten for it.
+    @Test func aDroppedEventPeerIsCounted() throws {
+        let directory = Self.metricsDirectory()
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(["-n", "--dry-run", "-m", "2", "--socket", socket, "--metrics-file", directory + "/bustd.prom"])
+        try run.waitForLine(containing: "publishing events on")
+        _ = try Self.waitForMetrics(directory + "/bustd.prom", containing: ["bustd_event_peers_dropped_total 0"])
+        let (garbage, _) = try EventPeers.start("garbage", socket: socket, seconds: 5)
+        try run.waitForLine(containing: "dropping")
+        _ = try Self.waitForMetrics(directory + "/bustd.prom", timeout: 5, containing: ["bustd_event_peers_dropped_total 1"])
+        garbage.process.waitUntilExit()
         #expect(run.stop() == 0)
     }
 

@@ -198,6 +198,7 @@ final class MetricsFile {
     private var lastWriteMs: Int64?
     private var changed = true
     private var failing = false
+    private var writtenPeersDropped: UInt64 = 0
     /// /proc/self/statm, opened at the first write (after daemonizing,
     /// /proc/self is the final process).
     private var statm: PreadFile?
@@ -209,7 +210,9 @@ final class MetricsFile {
         changed = true
     }
 
-    func isDue(nowMs: Int64) -> Bool {
+    /// peersDropped: the event socket's count, which changes outside events.
+    func isDue(nowMs: Int64, peersDropped: UInt64) -> Bool {
+        if peersDropped != writtenPeersDropped { changed = true }
         guard let last = lastWriteMs else { return true }
         return nowMs - last >= (changed ? MetricsFile.eventIntervalMs : MetricsFile.intervalMs)
     }
@@ -220,6 +223,7 @@ final class MetricsFile {
         gauges.residentBytes = residentBytes()
         lastWriteMs = nowMs
         changed = false
+        writtenPeersDropped = gauges.peersDropped
         let problem = file.replace(with: Array(renderMetrics(counters, gauges).utf8))
         // Said when it starts and stops failing, not every 15 s.
         if let problem, !failing {
@@ -245,9 +249,10 @@ final class MetricsFile {
 }
 
 extension Monitor {
-    /// The metrics file, when it is due (after an event, or every 15 s).
+    /// The metrics file, when it is due (after an event or a dropped peer,
+    /// or every 15 s).
     func writeMetricsIfDue(nowMs: Int64) {
-        guard let metrics, metrics.isDue(nowMs: nowMs) else { return }
+        guard let metrics, metrics.isDue(nowMs: nowMs, peersDropped: events?.peersDropped ?? 0) else { return }
         let limits = Event.Thresholds(
             memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
             swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
