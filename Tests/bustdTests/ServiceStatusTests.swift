@@ -14,6 +14,7 @@ import Testing
         let status = ServiceStatus { bytes in
             #expect(bytes.last == 0, "not NUL-terminated")
             sent.lines.append(String(decoding: bytes.dropLast(), as: UTF8.self))
+            return 1
         }
         return (status, sent)
     }
@@ -75,6 +76,19 @@ import Testing
         #expect(sent.lines.last == "STATUS=ok: 63% available, dry run: would have killed x (pid 9) less than a minute ago")
     }
 
+    /// READY=1 carries the first line, and counts as a send.
+    @Test func readyCarriesTheFirstLine() {
+        let (status, sent) = status()
+        #expect(status.ready(.ok, percent: 6_399, nowMs: 1_000) == 1)
+        #expect(sent.lines == ["READY=1\nSTATUS=ok: 63% available"])
+        status.look(.ok, percent: 6_300, nowMs: 1_100) { 6_300 }
+        #expect(sent.lines.count == 1, "the same line again")
+        status.look(.low, percent: 1_400, nowMs: 1_500) { 1_400 }
+        #expect(sent.lines.count == 1, "within a second of READY")
+        status.look(.low, percent: 1_400, nowMs: 2_000) { 1_400 }
+        #expect(sent.lines.last == "STATUS=low: 14% available")
+    }
+
     /// The idle look's trigger is sysinfo's free RAM; the line shows
     /// MemAvailable, read only when it is sent.
     @Test func theFigureShownIsAskedOnlyWhenSending() {
@@ -90,5 +104,13 @@ import Testing
         }
         #expect(asked == 1)
         #expect(sent.lines == ["STATUS=ok: 61% available"])
+        // Free RAM moved by a whole percent, MemAvailable did not: the
+        // figure is read, the same line not sent again.
+        status.look(.ok, percent: 2_150, nowMs: 12_000) {
+            asked += 1
+            return 6_150
+        }
+        #expect(asked == 2)
+        #expect(sent.lines.count == 1)
     }
 }

@@ -166,11 +166,10 @@ final class Setup {
         case .unavailable(let reason):
             Log.warning("memory pressure (PSI) is unavailable: \(reason); deciding on the memory figures alone")
         }
-        // The STATUS= line follows from the first look (ServiceStatus).
-        if bustd_sd_notify("READY=1") < 0 {
+        if ServiceStatus.isWanted { monitor.serviceStatus = ServiceStatus() }
+        if monitor.notifyReady() < 0 {
             Log.warning("cannot notify systemd: \(errorText(bustd_errno()))")
         }
-        if ServiceStatus.isWanted { monitor.serviceStatus = ServiceStatus() }
         if let metrics = monitor.metrics {
             monitor.writeMetricsIfDue(nowMs: bustd_monotonic_ms())
             Log.info("writing metrics to \(metrics.file.path) after every event and every \(MetricsFile.intervalMs / 1000) s")

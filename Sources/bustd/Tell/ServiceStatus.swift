@@ -45,8 +45,10 @@ final class ServiceStatus {
     /// A kill is named for this long.
     static let killShownMs: Int64 = 24 * 3_600_000
 
-    private let send: ([UInt8]) -> Void
+    private let send: ([UInt8]) -> Int32
     private var line: [UInt8] = []
+    /// What systemd shows now (without READY=1).
+    private var shown: [UInt8] = []
     private var killName: [UInt8] = []
     private var killPID: Int32 = 0
     private var killMs: Int64?
@@ -54,11 +56,11 @@ final class ServiceStatus {
     private var sent: Key?
     private var sentMs: Int64?
 
-    /// send gets "STATUS=...\0". The first look sends at once (READY=1
-    /// carries no STATUS=, so that line is this one).
-    init(send: @escaping ([UInt8]) -> Void = ServiceStatus.notifySystemd) {
+    /// send gets "STATUS=...\0" (the first time "READY=1\nSTATUS=...\0").
+    init(send: @escaping ([UInt8]) -> Int32 = ServiceStatus.notifySystemd) {
         self.send = send
         line.reserveCapacity(256)
+        shown.reserveCapacity(256)
         killName.reserveCapacity(64)
     }
 
@@ -68,8 +70,21 @@ final class ServiceStatus {
         return path.pointee != 0
     }
 
-    static func notifySystemd(_ line: [UInt8]) {
-        _ = line.withUnsafeBytes { bustd_sd_notify($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+    /// bustd_sd_notify's result: 1 sent, 0 no socket, -1 failed (errno).
+    static func notifySystemd(_ line: [UInt8]) -> Int32 {
+        line.withUnsafeBytes { bustd_sd_notify($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+    }
+
+    /// READY=1 with the first line, so `systemctl status` never shows
+    /// the unit ready without one.
+    func ready(_ state: State, percent: Int, nowMs: Int64) -> Int32 {
+        sent = Key(state: state, percent: percent / 100, killAge: killAge(nowMs: nowMs))
+        sentMs = nowMs
+        build(state, availablePercent: percent, nowMs: nowMs, ready: true)
+        let result = send(line)
+        line.removeFirst(8)  // "READY=1\n"
+        remember()
+        return result
     }
 
     static func state(urgency: Urgency, approaching: Bool) -> State {
@@ -86,9 +101,18 @@ final class ServiceStatus {
         let wait = figureOnly ? ServiceStatus.figureIntervalMs : ServiceStatus.minimumIntervalMs
         if let sentMs, nowMs - sentMs < wait { return }
         sent = key
-        sentMs = nowMs
         build(state, availablePercent: available() ?? percent, nowMs: nowMs)
-        send(line)
+        // The trigger moved but not the figure shown (free RAM is not
+        // MemAvailable): systemd already shows this line.
+        guard line != shown else { return }
+        sentMs = nowMs
+        remember()
+        _ = send(line)
+    }
+
+    private func remember() {
+        shown.removeAll(keepingCapacity: true)
+        shown.append(contentsOf: line)
     }
 
     /// A victim was signalled (or, in a dry run, would have been).
@@ -106,8 +130,9 @@ final class ServiceStatus {
         return minutes < 60 ? minutes : 100 + minutes / 60
     }
 
-    private func build(_ state: State, availablePercent: Int, nowMs: Int64) {
+    private func build(_ state: State, availablePercent: Int, nowMs: Int64, ready: Bool = false) {
         line.removeAll(keepingCapacity: true)
+        if ready { append("READY=1\n") }
         append("STATUS=")
         append(state.word)
         append(": ")
@@ -144,5 +169,16 @@ final class ServiceStatus {
             value %= divisor
             divisor /= 10
         }
+    }
+}
+
+extension Monitor {
+    /// Tells systemd bustd is ready (sd_notify READY=1), with the state of
+    /// memory now when systemd listens for a STATUS= line too.
+    func notifyReady() -> Int32 {
+        guard let serviceStatus, let memory = readMemory() else { return bustd_sd_notify("READY=1") }
+        let urgency = decide(memory: memory, pressure: nil, pressureHeldMs: 0, config: config).urgency
+        let state = ServiceStatus.state(urgency: urgency, approaching: isApproachingLowMemory(memory, config: config))
+        return serviceStatus.ready(state, percent: memory.availablePercent, nowMs: bustd_monotonic_ms())
     }
 }
