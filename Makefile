@@ -24,9 +24,12 @@ SWIFT ?= swift
 # bustd-notify's end-to-end tests against a fake notification server; Xvfb,
 # dunst and imagemagick its screenshot; jq the event socket's shell example;
 # mandoc and groff lint the man pages; systemd's XDG autostart generator
-# checks the notifier's autostart entry).
+# checks the notifier's autostart entry; prometheus's promtool checks the
+# metrics file and the example alert rules, and prometheus-node-exporter
+# scrapes the metrics file).
 BUILD_PACKAGES := libc6-dev libnotify-dev libdbus-1-dev pkg-config scdoc
-TEST_PACKAGES := python3 util-linux procps dbus dbus-x11 python3-dbus python3-gi dunst xvfb imagemagick x11-apps jq mandoc groff-base systemd
+TEST_PACKAGES := python3 util-linux procps dbus dbus-x11 python3-dbus python3-gi dunst xvfb imagemagick x11-apps jq mandoc groff-base systemd \
+	prometheus prometheus-node-exporter
 PACKAGE_PACKAGES := debhelper dpkg-dev lintian fakeroot
 
 # The Embedded Swift runtime of the toolchain on PATH.
@@ -137,6 +140,7 @@ install:
 	install -D -m 0644 man/bustd.8 $(DESTDIR)$(MANDIR)/man8/bustd.8
 	install -D -m 0644 man/bustd-notify.1 $(DESTDIR)$(MANDIR)/man1/bustd-notify.1
 	install -D -m 0644 dist/bustd-notify.desktop $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/bustd-notify.desktop
+	install -D -m 0644 dist/bustd-alerts.yml $(DESTDIR)$(PREFIX)/share/doc/bustd/examples/bustd-alerts.yml
 	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/default/bustd ]; then \
 		install -D -m 0644 dist/bustd.default $(DESTDIR)$(SYSCONFDIR)/default/bustd; \
 	else echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/bustd"; fi
@@ -151,6 +155,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bustd $(DESTDIR)$(BINDIR)/bustd-notify
 	rm -f $(DESTDIR)$(MANDIR)/man8/bustd.8 $(DESTDIR)$(MANDIR)/man1/bustd-notify.1
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/bustd.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/bustd/examples
 	rm -f $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/bustd-notify.desktop $(DESTDIR)$(USERUNITDIR)/bustd-notify.service
 	@echo "$(DESTDIR)$(SYSCONFDIR)/default/bustd is kept (your settings); remove it by hand if you wish"
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE 1
 #include "cbustd_libc.h"
 #include "cbustd.h"
+#include <stdio.h>  // renameat
 #include <sys/syscall.h>
 #include <malloc.h>
 #include <sys/auxv.h>
@@ -58,6 +59,12 @@ const char *bustd_strerror(int error) {
 
 int bustd_open(const char *path, int flags, unsigned mode) { return open(path, flags | O_CLOEXEC, mode); }
 int bustd_openat(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags | O_CLOEXEC); }
+int bustd_openat_mode(int dirfd, const char *path, int flags, unsigned mode) {
+    return openat(dirfd, path, flags | O_CLOEXEC, mode);
+}
+int bustd_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return renameat(olddirfd, oldpath, newdirfd, newpath);
+}
 
 // Formats decimal numbers by hand: snprintf would link glibc's whole printf
 // machinery (float formatting, locales) into the static daemon, and its
@@ -172,6 +179,13 @@ int bustd_fstat_identity(int fd, FileIdentity *out) {
 int bustd_lstat_identity(const char *path, FileIdentity *out) {
     struct stat st;
     if (lstat(path, &st) != 0) return -1;
+    fill_identity(&st, out);
+    return 0;
+}
+
+int bustd_lstat_identity_at(int dirfd, const char *name, FileIdentity *out) {
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return -1;
     fill_identity(&st, out);
     return 0;
 }

@@ -25,6 +25,10 @@ final class Monitor {
     var events: EventServer?
     /// The kernel's OOM kill counter, when /proc/vmstat has one.
     var kernelOOM: KernelOOMWatcher?
+    /// --metrics-file, when given.
+    var metrics: MetricsFile?
+    /// systemd's STATUS= line, when systemd listens ($NOTIFY_SOCKET).
+    var serviceStatus: ServiceStatus?
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -93,6 +97,7 @@ final class Monitor {
             let started = bustd_monotonic_ms()
             phases.start(started)
             let interval = step(nowMs: started)
+            if metrics != nil { writeMetricsIfDue(nowMs: bustd_monotonic_ms()) }
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -128,6 +133,8 @@ final class Monitor {
             let interval = PollInterval.milliseconds(ramHeadroomKiB: ram, swapHeadroomKiB: swap, underPressure: false)
             if kernelOOM?.isDue(nowMs: nowMs, nextLookInMs: interval) == true { checkKernelOOM(nowMs: nowMs) }
             changeReadiness(readiness.update(needed: false, nowMs: nowMs), reason: "")
+            let atLeast = quick.availableAtLeastPercent(freeRAMReserve)
+            serviceStatus?.look(.ok, percent: atLeast, nowMs: bustd_monotonic_ms()) { readMemory()?.availablePercent }
             return interval
         }
         // (A rehearsal must not consume a kernel OOM kill it would not report.)
@@ -154,6 +161,8 @@ final class Monitor {
                 victimsDying: !dying.isEmpty, urgency: ruled.urgency)
             changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
             phases.mark("ready")
+            let state = ServiceStatus.state(urgency: ruled.urgency, approaching: isApproachingLowMemory(status, config: config))
+            serviceStatus?.look(state, percent: status.availablePercent, nowMs: bustd_monotonic_ms()) { status.availablePercent }
         }
         if Log.verbose {
             let pressureText = pressureValue.map { ", PSI \(config.pressureMetric.name) avg10 \(formatHundredths($0))%" } ?? ""
@@ -291,7 +300,7 @@ final class Monitor {
         if options.dryRun && rehearsal == nil {
             let (_, scopeText) = killScope(for: victim)
             Log.notice("dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)")
-            events?.publish(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
+            tell(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
             pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
@@ -309,7 +318,7 @@ final class Monitor {
                 Log.debug(
                     "from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults"
                 )
-                events?.publish(
+                tell(
                     .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
             },
             memoryAtKillLevel: {
@@ -328,7 +337,7 @@ final class Monitor {
             tracker.noteKill(nowMs: now)
             pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
             Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released)\(recovered)")
-            events?.publish(
+            tell(
                 .killed(
                     Event.Killed(
                         pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
@@ -348,7 +357,7 @@ final class Monitor {
             tracker.noteKill(nowMs: now)
             pacing.killUnfinished(nowMs: now)
             Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released)\(recovered)")
-            events?.publish(
+            tell(
                 .killFailed(
                     Event.KillFailed(
                         pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
@@ -358,7 +367,7 @@ final class Monitor {
         case .failed(let why):
             pacing.killUnfinished(nowMs: now)
             Log.error("could not kill pid \(victim.pid): \(why)")
-            events?.publish(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
+            tell(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
         }
     }
 
@@ -531,7 +540,7 @@ final class Monitor {
                     "; " + recoveryText(availableBeforeKiB: record.availableBeforeKiB, after: $0, heldKiB: record.heldKiB)
                 } ?? ""
             Log.notice("pid \(record.victim.pid) exited \(ms) ms after \(record.victim.signals)\(released)\(recovered)")
-            events?.publish(
+            tell(
                 .killed(
                     Event.Killed(
                         pid: record.victim.pid, uid: record.uid, processName: record.name,
@@ -628,7 +637,21 @@ final class Monitor {
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
         let next = first.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")
-        events?.publish(.warning(warning))
+        tell(.warning(warning))
+    }
+
+    /// An event: to the socket's peers, the metrics and systemd's status
+    /// line. Built only when one of them listens; a rehearsal's events are
+    /// not counted.
+    private func tell(_ payload: @autoclosure () -> Event.Payload) {
+        guard events != nil || metrics != nil || serviceStatus != nil else { return }
+        let event = payload()
+        events?.publish(event)
+        guard !Log.rehearsing else { return }
+        metrics?.note(event)
+        if case .kill(let kill) = event {
+            serviceStatus?.noteKill(name: kill.processName, pid: kill.pid, dryRun: kill.dryRun, nowMs: bustd_monotonic_ms())
+        }
     }
 
     private func checkKernelOOM(nowMs: Int64) {
@@ -636,7 +659,7 @@ final class Monitor {
         let count = watcher.newKills(nowMs: nowMs)
         guard count > 0 else { return }
         Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (\(watcher.counterName))")
-        events?.publish(.kernelOOM(Event.KernelOOM(count: count, source: watcher.source)))
+        tell(.kernelOOM(Event.KernelOOM(count: count, source: watcher.source)))
         readiness.otherWorkRan(nowMs: nowMs)
     }
 }

@@ -30,6 +30,10 @@ const char *bustd_strerror(int error);
 
 int bustd_open(const char *path, int flags, unsigned mode);
 int bustd_openat(int dirfd, const char *path, int flags);
+// openat with a mode (O_CLOEXEC added), for files bustd creates.
+int bustd_openat_mode(int dirfd, const char *path, int flags, unsigned mode);
+// renameat(2) (stdio.h, which the Embedded build does not include).
+int bustd_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
 // Reads all of DIRFD/PID/NAME (or DIRFD/NAME when pid < 0) into buf.
 // Returns the byte count (the file is cut at len), or -1 with errno set.
@@ -60,6 +64,8 @@ typedef struct FileIdentity {
 int bustd_fstat_identity(int fd, FileIdentity *out);
 // Of the path itself, never following a final symbolic link.
 int bustd_lstat_identity(const char *path, FileIdentity *out);
+// The same for NAME in the directory DIRFD.
+int bustd_lstat_identity_at(int dirfd, const char *name, FileIdentity *out);
 
 // A directory read with getdents64 into a small buffer of its own. glibc's
 // opendir allocates 32 KiB for its buffer, and in a daemon that locks its

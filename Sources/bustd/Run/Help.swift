@@ -106,6 +106,14 @@ let helpText = """
           --socket-group GROUP
                              Members of GROUP see every user's events; others
                              see only events about their own processes.
+          --metrics-file PATH
+                             Write Prometheus metrics (kills, warnings, memory
+                             figures, thresholds) to PATH for node_exporter's
+                             textfile collector, e.g.
+                             /var/lib/prometheus/node-exporter/bustd.prom:
+                             replaced atomically after every event and every
+                             15 s. Its directory must not be writable by others
+                             without the sticky bit.
       -V, --verbose          Also log every look at memory, scan and wait, each
                              line with the time since boot ([seconds.ms]).
           --version          Print the version and exit.

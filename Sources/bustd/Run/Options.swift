@@ -50,6 +50,9 @@ struct Options {
     var socketPath: String?
     var socketGroup: String?
 
+    /// --metrics-file: Prometheus metrics for node_exporter's textfile collector.
+    var metricsFile: String?
+
     /// The pressure rule acts only while available memory is at or below
     /// this (twice the SIGTERM threshold): stalls with more memory free than
     /// that are page-cache churn, which killing would not cure.
@@ -173,6 +176,9 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--pidfile": options.pidFile = try nonEmpty(try value(), option: argument)
         case "--socket": options.socketPath = try nonEmpty(try value(), option: argument)
         case "--socket-group": options.socketGroup = try nonEmpty(try value(), option: argument)
+
+        case "--metrics-file": options.metricsFile = try nonEmpty(try value(), option: argument)
+
         default:
             throw OptionError("unknown option \(quotedArgument(argument)) (see --help)")
         }

@@ -120,6 +120,16 @@ final class Setup {
             }
         }
         monitor.events = server
+        if let path = options.metricsFile {
+            switch AtomicFile.open(path, for: "the metrics file") {
+            case .success(let file): monitor.metrics = MetricsFile(file: file)
+            case .failure(let error):
+                writeStandardError("bustd: \(error.message)\n")
+                server?.shutDown()
+                pidFile?.remove()
+                return 1
+            }
+        }
         if options.daemonize, let error = daemonize() {
             writeStandardError("bustd: cannot become a daemon: \(error)\n")
             return 1
@@ -159,8 +169,13 @@ final class Setup {
         case .unavailable(let reason):
             Log.warning("memory pressure (PSI) is unavailable: \(reason); deciding on the memory figures alone")
         }
-        if bustd_sd_notify("READY=1\nSTATUS=watching memory") < 0 {
+        if ServiceStatus.isWanted { monitor.serviceStatus = ServiceStatus() }
+        if monitor.notifyReady() < 0 {
             Log.warning("cannot notify systemd: \(errorText(bustd_errno()))")
+        }
+        if let metrics = monitor.metrics {
+            monitor.writeMetricsIfDue(nowMs: bustd_monotonic_ms())
+            Log.info("writing metrics to \(metrics.file.path) after every event and every \(MetricsFile.intervalMs / 1000) s")
         }
 
         // Start-up code ran once and need not stay resident: rehearse the

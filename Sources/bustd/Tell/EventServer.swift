@@ -66,6 +66,8 @@ final class EventServer {
     private let proc: ProcDirectory
     private(set) var log = EventLog()
     private(set) var peers: [EventPeer] = []
+    /// Peers dropped for misbehaving (not hang-ups), for the metrics file.
+    private(set) var peersDropped: UInt64 = 0
     private var logLimiter = PeerLogLimiter()
 
     /// Creates the socket (and its directory, root-owned 0755), replacing a
@@ -386,6 +388,7 @@ final class EventServer {
         guard peer.dropReason == nil else { return }
         peer.dropReason = reason ?? ""
         if let reason {
+            peersDropped += 1
             say(.info, "dropping event peer", uid: peer.uid, "dropping \(peer.name): \(reason)")
         } else {
             say(.debug, "event peer disconnected", uid: peer.uid, "\(peer.name) disconnected")
