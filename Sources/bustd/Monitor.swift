@@ -108,7 +108,9 @@ final class Monitor {
     /// rehearsing: the full look (figures, rules, forecast, scan ahead) runs
     /// whatever memory says, and nothing is acted on (rehearseKillPath).
     func step(nowMs: Int64, rehearsing: Bool = false) -> Int {
-        if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(), quick.freePercent > config.quickLookCeiling {
+        if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(),
+            !config.quickLookCeiling.isReached(freeKiB: Int64(quick.freeRAMBytes / 1024), freePercent: quick.freePercent)
+        {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
             lastForecastMs = nil
@@ -144,7 +146,7 @@ final class Monitor {
         phases.mark("exits")
         if !rehearsing {
             let needed = KillReadiness.isNeeded(
-                availablePercent: status.availablePercent, readyBelow: config.quickLookCeiling,
+                belowCeiling: status.availableReaches(config.quickLookCeiling),
                 forecastMs: lastForecastMs, pressureCounting: tracker.aboveSinceMs != nil,
                 victimsDying: !dying.isEmpty, urgency: ruled.urgency)
             changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
@@ -216,7 +218,7 @@ final class Monitor {
         if isApproachingLowMemory(status, config: config) { return true }
         if let forecastMs = lastForecastMs, forecastMs <= Monitor.nearForecastMs { return true }
         // The pressure rule is counting towards its duration.
-        return tracker.aboveSinceMs != nil && status.availablePercent <= config.pressureGate
+        return tracker.aboveSinceMs != nil && status.availableReaches(config.pressureGate)
     }
 
     /// One slice of the scan ahead; a new scan starts when the shortlist
@@ -334,7 +336,7 @@ final class Monitor {
                 DyingRecord(
                     victim: dyingVictim, uid: victim.uid, name: victim.stat.name,
                     availableBeforeKiB: before.availableKiB, heldKiB: heldKiB))
-            let figure = after.map { " (available \(formatHundredths($0.availablePercent))%)" } ?? ""
+            let figure = after.map { " (available \($0.availableText))" } ?? ""
             Log.notice(
                 "pid \(victim.pid) has had \(report.signals)\(released), and memory is still at the SIGKILL threshold\(figure): choosing the next victim without waiting for its exit"
             )
@@ -595,19 +597,28 @@ final class Monitor {
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
             oomScore: victim.oomScore, oomScoreAdj: victim.oomScoreAdj,
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
-            figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun,
+            figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), dryRun: dryRun,
             cgroup: victim.cgroup?.path, unit: victim.cgroup?.unit)
     }
 
     private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {
-        Event.Figures(availablePercent: memory.availablePercent, swapFreePercent: memory.swapFreePercent, pressurePercent: pressure)
+        Event.Figures(
+            availablePercent: memory.availablePercent, swapFreePercent: memory.swapFreePercent, pressurePercent: pressure,
+            availableKiB: memory.availableKiB, swapFreeKiB: memory.swapFreeKiB)
     }
 
-    private var eventThresholds: Event.Thresholds {
-        Event.Thresholds(
-            memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
-            swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
-            pressureCutoffPercent: config.pressureCutoff)
+    /// The thresholds as they applied to these totals, in both units.
+    private func eventThresholds(_ memory: MemoryStatus) -> Event.Thresholds {
+        let ram = memory.totalKiB
+        let swap = memory.swapTotalKiB
+        return Event.Thresholds(
+            memoryTerminatePercent: config.memory.terminate.percent(ofTotal: ram),
+            memoryKillPercent: config.memory.kill.percent(ofTotal: ram),
+            swapTerminatePercent: config.swap.terminate.percent(ofTotal: swap),
+            swapKillPercent: config.swap.kill.percent(ofTotal: swap),
+            pressureCutoffPercent: config.pressureCutoff,
+            memoryTerminateKiB: config.memory.terminate.kib(ofTotal: ram), memoryKillKiB: config.memory.kill.kib(ofTotal: ram),
+            swapTerminateKiB: config.swap.terminate.kib(ofTotal: swap), swapKillKiB: config.swap.kill.kib(ofTotal: swap))
     }
 
     /// Memory nears the low-memory rule: say so (log and event), with the
@@ -615,10 +626,12 @@ final class Monitor {
     private func warn(memory: MemoryStatus, pressure: Int?) {
         let first = shortlist.members.first
         let victim = first.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
-        let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)
+        let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), victim: victim)
         var waits: [String] = []
-        if warning.awaits.memory { waits.append("available memory drops to \(formatHundredths(config.memory.terminate))%") }
-        if warning.awaits.swap { waits.append("free swap drops to \(formatHundredths(config.swap.terminate))%") }
+        if warning.awaits.memory {
+            waits.append("available memory drops to \(config.memory.terminate.describe(totalKiB: memory.totalKiB))")
+        }
+        if warning.awaits.swap { waits.append("free swap drops to \(config.swap.terminate.describe(totalKiB: memory.swapTotalKiB))") }
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
         let next = first.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")

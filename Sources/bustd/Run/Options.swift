@@ -29,6 +29,11 @@ struct Options {
 
     var memory = Thresholds(terminate: 1000, kill: 500)
     var swap = Thresholds(terminate: 1000, kill: 500)
+    /// -M and -S; with them, whether -m and -s were given too (Limits).
+    var memorySize: SizeThresholds?
+    var swapSize: SizeThresholds?
+    var memoryPercentGiven = false
+    var swapPercentGiven = false
     /// PSI cutoff in hundredths of a percent (avg10).
     var pressureCutoff = 2500
     var pressureMetric = PressureMetric.some
@@ -54,6 +59,10 @@ struct Options {
     /// this (twice the SIGTERM threshold): stalls with more memory free than
     /// that are page-cache churn, which killing would not cure.
     var pressureGate: Int { min(10_000, memory.terminate * 2) }
+
+    /// The thresholds that apply, percentages and sizes combined.
+    var memoryLimits: Limits { Limits(percent: memory, percentGiven: memoryPercentGiven, size: memorySize) }
+    var swapLimits: Limits { Limits(percent: swap, percentGiven: swapPercentGiven, size: swapSize) }
 }
 
 enum Command {
@@ -136,8 +145,14 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--ignore-root-user":
             try noValue()
             options.ignoreRootUser = true
-        case "-m", "--min-available": options.memory = try parseThresholds(try value(), option: argument)
-        case "-s", "--min-swap": options.swap = try parseThresholds(try value(), option: argument)
+        case "-m", "--min-available":
+            options.memory = try parseThresholds(try value(), option: argument)
+            options.memoryPercentGiven = true
+        case "-s", "--min-swap":
+            options.swap = try parseThresholds(try value(), option: argument)
+            options.swapPercentGiven = true
+        case "-M", "--min-available-size": options.memorySize = try parseSizeThresholds(try value(), option: argument)
+        case "-S", "--min-swap-size": options.swapSize = try parseSizeThresholds(try value(), option: argument)
         case "-p", "--psi":
             let text = try value()
             guard let cutoff = parseHundredths(text), cutoff > 0, cutoff <= 10_000 else {
@@ -180,7 +195,7 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
     return .run(options)
 }
 
-private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-p", "-u"]
+private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-M", "-S", "-p", "-u"]
 
 /// "PCT" or "PCT,KILL_PCT"; KILL defaults to half of PCT and may not
 /// exceed it (SIGKILL is for memory lower than the SIGTERM threshold).

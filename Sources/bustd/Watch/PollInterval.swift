@@ -37,8 +37,10 @@ enum PollInterval {
         return interval
     }
 
-    /// Headroom in KiB above a threshold given in hundredths of a percent.
-    static func headroomKiB(freeKiB: Int64, totalKiB: Int64, threshold: Int) -> Int64 {
-        freeKiB - totalKiB * Int64(threshold) / 10_000
+    /// Headroom in KiB above a threshold (a percentage of the total, a
+    /// size, or the lower of both).
+    static func headroomKiB(freeKiB: Int64, totalKiB: Int64, threshold: Limit) -> Int64 {
+        freeKiB - threshold.kib(ofTotal: totalKiB)
     }
+
 }
