@@ -25,6 +25,8 @@ final class Monitor {
     var events: EventServer?
     /// The kernel's OOM kill counter, when /proc/vmstat has one.
     var kernelOOM: KernelOOMWatcher?
+    /// -r: nil when off (the default), so the idle loop has nothing to do for it.
+    private var report: PeriodicReport?
 
     private var tracker = PressureTracker()
     private var forecast = CrossingForecast()
@@ -80,6 +82,9 @@ final class Monitor {
         self.scanner = scanner
         self.killer = killer
         self.pacing = KillPacing(cooldownMs: options.cooldownMs)
+        if options.reportIntervalMs > 0 {
+            report = PeriodicReport(intervalMs: options.reportIntervalMs, nowMs: bustd_monotonic_ms())
+        }
         // Allocated now, before start-up's pages are dropped: the idle loop
         // itself then never calls malloc, whose code would stay resident.
         descriptors.reserveCapacity(8)
@@ -89,7 +94,8 @@ final class Monitor {
         while bustd_stop_requested() == 0 {
             let started = bustd_monotonic_ms()
             phases.start(started)
-            let interval = step(nowMs: started)
+            var interval = step(nowMs: started)
+            if report != nil { interval = writeReportIfDue(interval: interval) }
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -97,6 +103,16 @@ final class Monitor {
             sleep(milliseconds: interval)
         }
         for record in dying { closeMembers(record.victim) }
+    }
+
+    /// -r: the report line when it is due; returns the sleep, shortened
+    /// to end when the next report is due.
+    private func writeReportIfDue(interval: Int) -> Int {
+        let now = bustd_monotonic_ms()
+        if report?.take(nowMs: now) == true, let memory = readMemory() {
+            Log.info(PeriodicReport.line(memory, pressure: pressure?.read(), metric: config.pressureMetric))
+        }
+        return PollInterval.milliseconds(interval, reportDueInMs: report?.dueInMs(nowMs: now))
     }
 
     private func closeMembers(_ victim: DyingVictim) {

@@ -89,7 +89,7 @@ private func parserKnows(_ option: String) -> Bool {
         "--psi-duration": "1", "--grace": "1", "--cooldown": "1", "--unkillables": "x",
         "--protect-unit": "x.service", "--prefer": "x", "--avoid": "x", "--scope": "/x",
         "--pidfile": "/x", "--socket": "/x", "--socket-group": "x", "--min-available-size": "1G",
-        "--min-swap-size": "1G",
+        "--min-swap-size": "1G", "--report": "1",
     ]
     let arguments = [option] + (value[option].map { [$0] } ?? [])
     return (try? parseCommandLine(arguments)) != nil

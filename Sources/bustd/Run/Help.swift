@@ -117,6 +117,10 @@ let helpText = """
           --socket-group GROUP
                              Members of GROUP see every user's events; others
                              see only events about their own processes.
+      -r, --report SECONDS   Log available memory and free swap (MiB and
+                             percent) and PSI some avg10 every SECONDS, 0.1 to
+                             3600 (default 0: off). bustd then wakes at least
+                             that often.
       -V, --verbose          Also log every look at memory, scan and wait, each
                              line with the time since boot ([seconds.ms]).
           --version          Print the version and exit.
@@ -131,5 +135,5 @@ let helpText = """
     Examples:
       bustd -n --dry-run -V          watch the whole system, kill nothing
       bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
-      bustd -m 10 -M 4G              10 % of RAM but at most 4 GiB
+      bustd -m 10 -M 4G -r 60        10 % of RAM but at most 4 GiB; a report a minute
     """

@@ -34,6 +34,8 @@ struct Options {
     var swapSize: SizeThresholds?
     var memoryPercentGiven = false
     var swapPercentGiven = false
+    /// -r: the report's interval; 0 is off.
+    var reportIntervalMs = 0
     /// PSI cutoff in hundredths of a percent (avg10).
     var pressureCutoff = 2500
     var pressureMetric = PressureMetric.some
@@ -153,6 +155,14 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
             options.swapPercentGiven = true
         case "-M", "--min-available-size": options.memorySize = try parseSizeThresholds(try value(), option: argument)
         case "-S", "--min-swap-size": options.swapSize = try parseSizeThresholds(try value(), option: argument)
+        case "-r", "--report":
+            let text = try value()
+            let ms = try parseSeconds(text, option: argument, allowZero: true)
+            // Below 0.1 s the report would wake bustd more often than it looks at memory.
+            guard ms == 0 || ms >= PollInterval.minimumMs else {
+                throw OptionError("invalid value \(quotedArgument(text)) for \(argument): expected 0 (off) or seconds from 0.1 to 3600")
+            }
+            options.reportIntervalMs = ms
         case "-p", "--psi":
             let text = try value()
             guard let cutoff = parseHundredths(text), cutoff > 0, cutoff <= 10_000 else {
@@ -195,7 +205,7 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
     return .run(options)
 }
 
-private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-M", "-S", "-p", "-u"]
+private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-M", "-S", "-p", "-u", "-r"]
 
 /// "PCT" or "PCT,KILL_PCT"; KILL defaults to half of PCT and may not
 /// exceed it (SIGKILL is for memory lower than the SIGTERM threshold).

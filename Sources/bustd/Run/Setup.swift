@@ -188,8 +188,9 @@ final class Setup {
         guard let memory = monitor.readMemory() else { return "" }
         let ram = memory.totalKiB
         let swap = memory.swapTotalKiB
+        let report = options.reportIntervalMs > 0 ? "; memory report every \(formatHundredths(options.reportIntervalMs / 10))s" : ""
         return
-            "SIGTERM when available memory <= \(config.memory.terminate.describe(totalKiB: ram)) and free swap <= \(config.swap.terminate.describe(totalKiB: swap)), SIGKILL at \(config.memory.kill.describe(totalKiB: ram)) and \(config.swap.kill.describe(totalKiB: swap)); pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(config.pressureGate.describe(totalKiB: ram))"
+            "SIGTERM when available memory <= \(config.memory.terminate.describe(totalKiB: ram)) and free swap <= \(config.swap.terminate.describe(totalKiB: swap)), SIGKILL at \(config.memory.kill.describe(totalKiB: ram)) and \(config.swap.kill.describe(totalKiB: swap)); pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(config.pressureGate.describe(totalKiB: ram))\(report)"
     }
 }
 

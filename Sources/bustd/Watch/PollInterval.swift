@@ -43,4 +43,10 @@ enum PollInterval {
         freeKiB - threshold.kib(ofTotal: totalKiB)
     }
 
+    /// With -r, the daemon wakes at least when the report is due (and
+    /// never sooner than 1 ms: a report due now is written by this look).
+    static func milliseconds(_ interval: Int, reportDueInMs: Int64?) -> Int {
+        guard let reportDueInMs else { return interval }
+        return min(interval, Int(max(1, min(reportDueInMs, Int64(interval)))))
+    }
 }
