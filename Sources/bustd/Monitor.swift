@@ -664,14 +664,15 @@ final class Monitor {
 
 /// What a kill gave back, in words that stay true when other processes grew
 /// faster than the victim's memory came back: "memory recovered 64.1 MiB
-/// (available 4.2% -> 10.9%)", or "available 9.84% -> 9.38%: the victim
-/// held 75 MiB, and others grew by 79.4 MiB meanwhile".
+/// (available 4.2% (41 MiB) -> 10.9% (106.4 MiB))", or "available 9.84%
+/// (96 MiB) -> 9.38% (91.6 MiB): the victim held 75 MiB, and others grew by
+/// 79.4 MiB meanwhile".
 func recoveryText(availableBeforeKiB: Int64, after: MemoryStatus, heldKiB: Int64) -> String {
     let change = after.availableKiB - availableBeforeKiB
     let before = MemoryStatus(
         totalKiB: after.totalKiB, availableKiB: availableBeforeKiB,
         swapTotalKiB: after.swapTotalKiB, swapFreeKiB: after.swapFreeKiB)
-    let figures = "available \(formatHundredths(before.availablePercent))% -> \(formatHundredths(after.availablePercent))%"
+    let figures = "available \(before.availableText) -> \(after.availableText)"
     if change > 0 { return "memory recovered \(formatKiB(change)) (\(figures))" }
     return
         "no memory recovered on balance (\(figures)): the victim held \(formatKiB(heldKiB)), and others grew by \(formatKiB(heldKiB - change)) meanwhile"

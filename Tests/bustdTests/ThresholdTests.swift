@@ -205,6 +205,13 @@ import Testing
         #expect(server.explanation == "available memory 0.58% (3 GiB) <= 0.78% (4 GiB) and free swap 0% (0 KiB) <= 10% (0 KiB)")
     }
 
+    @Test func thePressureRuleSaysBothFiguresAgainstTheGate() throws {
+        let stalled = try decision(memory(available: 1900, swapFree: 10_000), "-M", "1000", pressure: 3000, heldMs: 5000)
+        #expect(
+            stalled.explanation
+                == "memory pressure (some avg10) 30% >= 25% for 5s and available memory 19% (1.8 MiB) <= 20% (1.9 MiB)")
+    }
+
     @Test func thePressureGateAndWarningsFollowTheSize() throws {
         // -M 1000 alone: the gate is 2000 KiB, warnings start at 1500 KiB.
         let stalled = memory(available: 2000, swapFree: 10_000)
