@@ -117,31 +117,54 @@ extension Event {
         public var swapFreePercent: Int
         /// PSI avg10; nil where the kernel has no PSI.
         public var pressurePercent: Int?
+        /// The same figures in KiB. Added with the size thresholds (-M,
+        /// -S): nil in lines from older daemons.
+        public var availableKiB: Int64?
+        public var swapFreeKiB: Int64?
 
-        public init(availablePercent: Int, swapFreePercent: Int, pressurePercent: Int? = nil) {
+        public init(
+            availablePercent: Int, swapFreePercent: Int, pressurePercent: Int? = nil,
+            availableKiB: Int64? = nil, swapFreeKiB: Int64? = nil
+        ) {
             self.availablePercent = availablePercent
             self.swapFreePercent = swapFreePercent
             self.pressurePercent = pressurePercent
+            self.availableKiB = availableKiB
+            self.swapFreeKiB = swapFreeKiB
         }
     }
 
-    /// The configured limits, so a reader can tell how close memory came.
+    /// The limits that applied, so a reader can tell how close memory
+    /// came. Each is the lower of the percentage and the size given (-m
+    /// and -M, -s and -S), in both units: the percentages of the total at
+    /// that moment, and the same limits in KiB.
     public struct Thresholds: Equatable, Sendable {
         public var memoryTerminatePercent: Int
         public var memoryKillPercent: Int
         public var swapTerminatePercent: Int
         public var swapKillPercent: Int
         public var pressureCutoffPercent: Int
+        /// Added with the size thresholds: nil in lines from older daemons.
+        public var memoryTerminateKiB: Int64?
+        public var memoryKillKiB: Int64?
+        public var swapTerminateKiB: Int64?
+        public var swapKillKiB: Int64?
 
         public init(
             memoryTerminatePercent: Int, memoryKillPercent: Int,
-            swapTerminatePercent: Int, swapKillPercent: Int, pressureCutoffPercent: Int
+            swapTerminatePercent: Int, swapKillPercent: Int, pressureCutoffPercent: Int,
+            memoryTerminateKiB: Int64? = nil, memoryKillKiB: Int64? = nil,
+            swapTerminateKiB: Int64? = nil, swapKillKiB: Int64? = nil
         ) {
             self.memoryTerminatePercent = memoryTerminatePercent
             self.memoryKillPercent = memoryKillPercent
             self.swapTerminatePercent = swapTerminatePercent
             self.swapKillPercent = swapKillPercent
             self.pressureCutoffPercent = pressureCutoffPercent
+            self.memoryTerminateKiB = memoryTerminateKiB
+            self.memoryKillKiB = memoryKillKiB
+            self.swapTerminateKiB = swapTerminateKiB
+            self.swapKillKiB = swapKillKiB
         }
     }
 
@@ -290,11 +313,20 @@ extension Event {
         /// What the low-memory rule still waits for: the figures above their
         /// SIGTERM limits. With swap, available memory is often gone first
         /// and free swap decides. (No swap, or swap ignored with a 100 %
-        /// limit, never counts as waited for.)
+        /// limit, never counts as waited for.) In KiB when the line has
+        /// both sizes (a size limit's percentage is rounded), else in percent.
         public var awaits: (memory: Bool, swap: Bool) {
-            (
-                figures.availablePercent > thresholds.memoryTerminatePercent,
-                figures.swapFreePercent > thresholds.swapTerminatePercent
+            func above(_ percent: Int, _ limitPercent: Int, _ kib: Int64?, _ limitKiB: Int64?) -> Bool {
+                if let kib, let limitKiB { return kib > limitKiB }
+                return percent > limitPercent
+            }
+            return (
+                above(
+                    figures.availablePercent, thresholds.memoryTerminatePercent,
+                    figures.availableKiB, thresholds.memoryTerminateKiB),
+                above(
+                    figures.swapFreePercent, thresholds.swapTerminatePercent,
+                    figures.swapFreeKiB, thresholds.swapTerminateKiB)
             )
         }
     }

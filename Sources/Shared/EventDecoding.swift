@@ -104,7 +104,8 @@ extension Event.Figures {
         try self.init(
             availablePercent: fields.hundredths("available_percent"),
             swapFreePercent: fields.hundredths("swap_free_percent"),
-            pressurePercent: fields.optionalHundredths("pressure_percent"))
+            pressurePercent: fields.optionalHundredths("pressure_percent"),
+            availableKiB: fields.optionalInteger("available_kib"), swapFreeKiB: fields.optionalInteger("swap_free_kib"))
     }
 }
 
@@ -115,6 +116,10 @@ extension Event.Thresholds {
             memoryKillPercent: fields.hundredths("memory_kill_percent"),
             swapTerminatePercent: fields.hundredths("swap_terminate_percent"),
             swapKillPercent: fields.hundredths("swap_kill_percent"),
-            pressureCutoffPercent: fields.hundredths("pressure_cutoff_percent"))
+            pressureCutoffPercent: fields.hundredths("pressure_cutoff_percent"),
+            memoryTerminateKiB: fields.optionalInteger("memory_terminate_kib"),
+            memoryKillKiB: fields.optionalInteger("memory_kill_kib"),
+            swapTerminateKiB: fields.optionalInteger("swap_terminate_kib"),
+            swapKillKiB: fields.optionalInteger("swap_kill_kib"))
     }
 }

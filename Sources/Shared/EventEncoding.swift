@@ -100,6 +100,8 @@ extension JSONLineWriter {
         hundredths("available_percent", figures.availablePercent)
         hundredths("swap_free_percent", figures.swapFreePercent)
         hundredths("pressure_percent", figures.pressurePercent)
+        integer("available_kib", figures.availableKiB)
+        integer("swap_free_kib", figures.swapFreeKiB)
     }
 
     fileprivate mutating func write(_ thresholds: Event.Thresholds) {
@@ -108,5 +110,9 @@ extension JSONLineWriter {
         hundredths("swap_terminate_percent", thresholds.swapTerminatePercent)
         hundredths("swap_kill_percent", thresholds.swapKillPercent)
         hundredths("pressure_cutoff_percent", thresholds.pressureCutoffPercent)
+        integer("memory_terminate_kib", thresholds.memoryTerminateKiB)
+        integer("memory_kill_kib", thresholds.memoryKillKiB)
+        integer("swap_terminate_kib", thresholds.swapTerminateKiB)
+        integer("swap_kill_kib", thresholds.swapKillKiB)
     }
 }

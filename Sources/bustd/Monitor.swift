@@ -29,6 +29,8 @@ final class Monitor {
     var metrics: MetricsFile?
     /// systemd's STATUS= line, when systemd listens ($NOTIFY_SOCKET).
     var serviceStatus: ServiceStatus?
+    /// -r: nil when off (the default), so the idle loop has nothing to do for it.
+    private var report: PeriodicReport?
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -87,6 +89,9 @@ final class Monitor {
         self.killer = killer
         self.pacing = KillPacing(cooldownMs: options.cooldownMs)
         self.freeRAMReserve = FreeRAMReserve.read(totalKiB: memoryReader.read()?.totalKiB ?? 0)
+        if options.reportIntervalMs > 0 {
+            report = PeriodicReport(intervalMs: options.reportIntervalMs, nowMs: bustd_monotonic_ms())
+        }
         // Allocated now, before start-up's pages are dropped: the idle loop
         // itself then never calls malloc, whose code would stay resident.
         descriptors.reserveCapacity(8)
@@ -96,8 +101,9 @@ final class Monitor {
         while bustd_stop_requested() == 0 {
             let started = bustd_monotonic_ms()
             phases.start(started)
-            let interval = step(nowMs: started)
+            var interval = step(nowMs: started)
             if metrics != nil { writeMetricsIfDue(nowMs: bustd_monotonic_ms()) }
+            if report != nil { interval = writeReportIfDue(interval: interval) }
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -105,6 +111,16 @@ final class Monitor {
             sleep(milliseconds: interval)
         }
         for record in dying { closeMembers(record.victim) }
+    }
+
+    /// -r: the report line when it is due; returns the sleep, shortened
+    /// to end when the next report is due.
+    private func writeReportIfDue(interval: Int) -> Int {
+        let now = bustd_monotonic_ms()
+        if report?.take(nowMs: now) == true, let memory = readMemory() {
+            Log.info(PeriodicReport.line(memory, pressure: pressure?.read(), metric: config.pressureMetric))
+        }
+        return PollInterval.milliseconds(interval, reportDueInMs: report?.dueInMs(nowMs: now))
     }
 
     private func closeMembers(_ victim: DyingVictim) {
@@ -117,7 +133,9 @@ final class Monitor {
     /// whatever memory says, and nothing is acted on (rehearseKillPath).
     func step(nowMs: Int64, rehearsing: Bool = false) -> Int {
         if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(),
-            quick.availableAtLeastPercent(freeRAMReserve) > config.quickLookCeiling
+            !config.quickLookCeiling.isReached(
+                freeKiB: freeRAMReserve.availableAtLeastKiB(freeKiB: quick.freeKiB),
+                freePercent: quick.availableAtLeastPercent(freeRAMReserve))
         {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable
@@ -156,7 +174,7 @@ final class Monitor {
         phases.mark("exits")
         if !rehearsing {
             let needed = KillReadiness.isNeeded(
-                availablePercent: status.availablePercent, readyBelow: config.quickLookCeiling,
+                belowCeiling: status.availableReaches(config.quickLookCeiling),
                 forecastMs: lastForecastMs, pressureCounting: tracker.aboveSinceMs != nil,
                 victimsDying: !dying.isEmpty, urgency: ruled.urgency)
             changeReadiness(readiness.update(needed: needed, nowMs: nowMs), reason: status.summary)
@@ -230,7 +248,7 @@ final class Monitor {
         if isApproachingLowMemory(status, config: config) { return true }
         if let forecastMs = lastForecastMs, forecastMs <= Monitor.nearForecastMs { return true }
         // The pressure rule is counting towards its duration.
-        return tracker.aboveSinceMs != nil && status.availablePercent <= config.pressureGate
+        return tracker.aboveSinceMs != nil && status.availableReaches(config.pressureGate)
     }
 
     /// One slice of the scan ahead; a new scan starts when the shortlist
@@ -349,7 +367,7 @@ final class Monitor {
                 DyingRecord(
                     victim: dyingVictim, uid: victim.uid, name: victim.stat.name,
                     availableBeforeKiB: before.availableKiB, heldKiB: heldKiB))
-            let figure = after.map { " (available \(formatHundredths($0.availablePercent))%)" } ?? ""
+            let figure = after.map { " (available \($0.availableText))" } ?? ""
             Log.notice(
                 "pid \(victim.pid) has had \(report.signals)\(released), and memory is still at the SIGKILL threshold\(figure): choosing the next victim without waiting for its exit"
             )
@@ -610,19 +628,28 @@ final class Monitor {
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
             oomScore: victim.oomScore, oomScoreAdj: victim.oomScoreAdj,
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
-            figures: figures(memory, pressure: pressure), thresholds: eventThresholds, dryRun: dryRun,
+            figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), dryRun: dryRun,
             cgroup: victim.cgroup?.path, unit: victim.cgroup?.unit)
     }
 
     private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {
-        Event.Figures(availablePercent: memory.availablePercent, swapFreePercent: memory.swapFreePercent, pressurePercent: pressure)
+        Event.Figures(
+            availablePercent: memory.availablePercent, swapFreePercent: memory.swapFreePercent, pressurePercent: pressure,
+            availableKiB: memory.availableKiB, swapFreeKiB: memory.swapFreeKiB)
     }
 
-    private var eventThresholds: Event.Thresholds {
-        Event.Thresholds(
-            memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
-            swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
-            pressureCutoffPercent: config.pressureCutoff)
+    /// The thresholds as they applied to these totals, in both units.
+    func eventThresholds(_ memory: MemoryStatus) -> Event.Thresholds {
+        let ram = memory.totalKiB
+        let swap = memory.swapTotalKiB
+        return Event.Thresholds(
+            memoryTerminatePercent: config.memory.terminate.percent(ofTotal: ram),
+            memoryKillPercent: config.memory.kill.percent(ofTotal: ram),
+            swapTerminatePercent: config.swap.terminate.percent(ofTotal: swap),
+            swapKillPercent: config.swap.kill.percent(ofTotal: swap),
+            pressureCutoffPercent: config.pressureCutoff,
+            memoryTerminateKiB: config.memory.terminate.kib(ofTotal: ram), memoryKillKiB: config.memory.kill.kib(ofTotal: ram),
+            swapTerminateKiB: config.swap.terminate.kib(ofTotal: swap), swapKillKiB: config.swap.kill.kib(ofTotal: swap))
     }
 
     /// Memory nears the low-memory rule: say so (log and event), with the
@@ -630,10 +657,12 @@ final class Monitor {
     private func warn(memory: MemoryStatus, pressure: Int?) {
         let first = shortlist.members.first
         let victim = first.map { Event.Victim(pid: $0.pid, uid: $0.uid, processName: $0.stat.name) }
-        let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds, victim: victim)
+        let warning = Event.Warning(figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), victim: victim)
         var waits: [String] = []
-        if warning.awaits.memory { waits.append("available memory drops to \(formatHundredths(config.memory.terminate))%") }
-        if warning.awaits.swap { waits.append("free swap drops to \(formatHundredths(config.swap.terminate))%") }
+        if warning.awaits.memory {
+            waits.append("available memory drops to \(config.memory.terminate.describe(totalKiB: memory.totalKiB))")
+        }
+        if warning.awaits.swap { waits.append("free swap drops to \(config.swap.terminate.describe(totalKiB: memory.swapTotalKiB))") }
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
         let next = first.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
         Log.notice("memory is getting low: \(memory.summary)\(next)")
@@ -666,14 +695,15 @@ final class Monitor {
 
 /// What a kill gave back, in words that stay true when other processes grew
 /// faster than the victim's memory came back: "memory recovered 64.1 MiB
-/// (available 4.2% -> 10.9%)", or "available 9.84% -> 9.38%: the victim
-/// held 75 MiB, and others grew by 79.4 MiB meanwhile".
+/// (available 4.2% (41 MiB) -> 10.9% (106.4 MiB))", or "available 9.84%
+/// (96 MiB) -> 9.38% (91.6 MiB): the victim held 75 MiB, and others grew by
+/// 79.4 MiB meanwhile".
 func recoveryText(availableBeforeKiB: Int64, after: MemoryStatus, heldKiB: Int64) -> String {
     let change = after.availableKiB - availableBeforeKiB
     let before = MemoryStatus(
         totalKiB: after.totalKiB, availableKiB: availableBeforeKiB,
         swapTotalKiB: after.swapTotalKiB, swapFreeKiB: after.swapFreeKiB)
-    let figures = "available \(formatHundredths(before.availablePercent))% -> \(formatHundredths(after.availablePercent))%"
+    let figures = "available \(before.availableText) -> \(after.availableText)"
     if change > 0 { return "memory recovered \(formatKiB(change)) (\(figures))" }
     return
         "no memory recovered on balance (\(figures)): the victim held \(formatKiB(heldKiB)), and others grew by \(formatKiB(heldKiB - change)) meanwhile"

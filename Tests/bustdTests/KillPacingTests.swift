@@ -96,11 +96,11 @@ import Testing
         let text = recoveryText(availableBeforeKiB: 98_400, after: status(93_800), heldKiB: 76_800)
         #expect(
             text
-                == "no memory recovered on balance (available 9.84% -> 9.38%): the victim held 75 MiB, and others grew by 79.4 MiB meanwhile"
+                == "no memory recovered on balance (available 9.84% (96 MiB) -> 9.38% (91.6 MiB)): the victim held 75 MiB, and others grew by 79.4 MiB meanwhile"
         )
         #expect(
             recoveryText(availableBeforeKiB: 42_000, after: status(109_000), heldKiB: 65_536)
-                == "memory recovered 65.4 MiB (available 4.2% -> 10.9%)")
+                == "memory recovered 65.4 MiB (available 4.2% (41 MiB) -> 10.9% (106.4 MiB))")
     }
 
     @Test func verboseStampsAreSecondsToTheMillisecond() {

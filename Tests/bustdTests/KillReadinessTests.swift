@@ -11,7 +11,7 @@ import Testing
         dying: Bool = false, urgency: Urgency = .none
     ) -> Bool {
         KillReadiness.isNeeded(
-            availablePercent: available, readyBelow: Self.readyBelow, forecastMs: forecastMs,
+            belowCeiling: available <= Self.readyBelow, forecastMs: forecastMs,
             pressureCounting: pressureCounting, victimsDying: dying, urgency: urgency)
     }
 

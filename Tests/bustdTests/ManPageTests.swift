@@ -88,8 +88,8 @@ private func parserKnows(_ option: String) -> Bool {
         "--min-available": "10", "--min-swap": "10", "--psi": "10", "--psi-metric": "some",
         "--psi-duration": "1", "--grace": "1", "--cooldown": "1", "--unkillables": "x",
         "--protect-unit": "x.service", "--prefer": "x", "--avoid": "x", "--scope": "/x",
-        "--pidfile": "/x", "--socket": "/x", "--socket-group": "x",
-        "--metrics-file": "/x",
+        "--pidfile": "/x", "--socket": "/x", "--socket-group": "x", "--min-available-size": "1G",
+        "--min-swap-size": "1G", "--report": "1", "--metrics-file": "/x",
     ]
     let arguments = [option] + (value[option].map { [$0] } ?? [])
     return (try? parseCommandLine(arguments)) != nil

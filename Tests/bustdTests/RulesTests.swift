@@ -20,7 +20,9 @@ import Testing
         let decision = decide(memory: memory(available: 1000, swapFree: 1000), pressure: nil, pressureHeldMs: 0, config: config)
         #expect(decision.urgency == .terminate)
         #expect(decision.rule == .lowMemory)
-        #expect(decision.explanation == "available memory 10% <= 10% and free swap 10% <= 10%")
+        #expect(
+            decision.explanation
+                == "available memory 10% (1000 KiB) <= 10% (1000 KiB) and free swap 10% (1000 KiB) <= 10% (1000 KiB)")
     }
 
     @Test func thresholdsAreInclusiveAndKillIsTheSecondNumber() {
@@ -102,9 +104,9 @@ import Testing
     }
 
     @Test func quickLookCeilingCoversBothRules() {
-        #expect(config.quickLookCeiling == 2000)
+        #expect(config.quickLookCeiling == Limit(percent: 2000))
         let lowGate = RuleConfig(try! options("-m", "60"))
-        #expect(lowGate.quickLookCeiling == 10_000)
+        #expect(lowGate.quickLookCeiling == Limit(percent: 10_000))
     }
 }
 
@@ -138,8 +140,11 @@ import Testing
     }
 
     @Test func headroomIsAboveTheThreshold() {
-        #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: 1000) == 2000)
-        #expect(PollInterval.headroomKiB(freeKiB: 500, totalKiB: 10_000, threshold: 1000) == -500)
+        #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: Limit(percent: 1000)) == 2000)
+        #expect(PollInterval.headroomKiB(freeKiB: 500, totalKiB: 10_000, threshold: Limit(percent: 1000)) == -500)
+        // A size below the percentage's KiB is the threshold, and alone it is too.
+        #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: Limit(percent: 1000, sizeKiB: 400)) == 2600)
+        #expect(PollInterval.headroomKiB(freeKiB: 3000, totalKiB: 10_000, threshold: Limit(sizeKiB: 5000)) == -2000)
     }
 }
 

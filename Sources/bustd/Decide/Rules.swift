@@ -28,29 +28,35 @@ struct Decision: Equatable {
 }
 
 struct RuleConfig {
-    var memory: Thresholds
-    var swap: Thresholds
+    let memory: Limits
+    let swap: Limits
     var pressureCutoff: Int
     var pressureMetric: PressureMetric
     var pressureDurationMs: Int
-    var pressureGate: Int
+    /// The pressure rule acts only while available memory is at or below
+    /// this: twice the SIGTERM threshold (Options.pressureGate).
+    let pressureGate: Limit
 
     init(_ options: Options) {
-        memory = options.memory
-        swap = options.swap
+        memory = options.memoryLimits
+        swap = options.swapLimits
         pressureCutoff = options.pressureCutoff
         pressureMetric = options.pressureMetric
         pressureDurationMs = options.pressureDurationMs
-        pressureGate = options.pressureGate
+        pressureGate = memory.terminate.scaled(2, over: 1)
+        warningMemory = memory.terminate.scaled(3, over: 2)
+        warningSwap = swap.terminate.scaled(3, over: 2)
+        quickLookCeiling = memory.terminate.higher(pressureGate).higher(warningMemory)
     }
 
     /// Warnings start at one and a half times the SIGTERM thresholds.
-    var warningMemory: Int { min(10_000, memory.terminate * 3 / 2) }
-    var warningSwap: Int { min(10_000, swap.terminate * 3 / 2) }
+    let warningMemory: Limit
+    let warningSwap: Limit
 
-    /// Above this much free RAM (hundredths of a percent) neither rule nor
-    /// a warning can fire, whatever /proc/meminfo says: the sysinfo shortcut.
-    var quickLookCeiling: Int { max(memory.terminate, pressureGate, warningMemory) }
+    /// Above this much free RAM neither rule nor a warning can fire,
+    /// whatever /proc/meminfo says: the sysinfo shortcut. (Stored: the
+    /// idle loop reads it at every look.)
+    let quickLookCeiling: Limit
 }
 
 /// How long memory pressure has stayed at or above the cutoff.
@@ -114,33 +120,32 @@ struct PressureTracker {
 
 /// The two rules.
 /// - low memory: available <= min-available AND swap free <= min-swap:
-///   SIGTERM at the first thresholds, SIGKILL at the second.
+///   SIGTERM at the first thresholds, SIGKILL at the second. Each
+///   threshold is a percentage, a size, or the lower of both (Limit).
 /// - pressure: PSI avg10 >= cutoff, held for psi-duration, AND available
 ///   <= the gate (twice min-available): SIGTERM.
 /// The stronger of the two wins.
 func decide(memory status: MemoryStatus, pressure: Int?, pressureHeldMs: Int64, config: RuleConfig) -> Decision {
-    let available = status.availablePercent
-    let swapFree = status.swapFreePercent
     var decision = Decision.healthy
 
-    if available <= config.memory.terminate && swapFree <= config.swap.terminate {
-        let kill = available <= config.memory.kill && swapFree <= config.swap.kill
+    if status.availableReaches(config.memory.terminate) && status.swapFreeReaches(config.swap.terminate) {
+        let kill = status.availableReaches(config.memory.kill) && status.swapFreeReaches(config.swap.kill)
         let memoryLimit = kill ? config.memory.kill : config.memory.terminate
         let swapLimit = kill ? config.swap.kill : config.swap.terminate
         decision = Decision(
             urgency: kill ? .kill : .terminate, rule: .lowMemory,
             explanation:
-                "available memory \(formatHundredths(available))% <= \(formatHundredths(memoryLimit))% and free swap \(formatHundredths(swapFree))% <= \(formatHundredths(swapLimit))%"
+                "available memory \(status.availableText) <= \(memoryLimit.describe(totalKiB: status.totalKiB)) and free swap \(status.swapFreeText) <= \(swapLimit.describe(totalKiB: status.swapTotalKiB))"
         )
     }
 
     if decision.urgency == .none, let pressure, pressure >= config.pressureCutoff,
-        pressureHeldMs >= Int64(config.pressureDurationMs), available <= config.pressureGate
+        pressureHeldMs >= Int64(config.pressureDurationMs), status.availableReaches(config.pressureGate)
     {
         decision = Decision(
             urgency: .terminate, rule: .pressure,
             explanation:
-                "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(formatHundredths(available))% <= \(formatHundredths(config.pressureGate))%"
+                "memory pressure (\(config.pressureMetric.name) avg10) \(formatHundredths(pressure))% >= \(formatHundredths(config.pressureCutoff))% for \(formatHundredths(Int(pressureHeldMs / 10)))s and available memory \(status.availableText) <= \(config.pressureGate.describe(totalKiB: status.totalKiB))"
         )
     }
     return decision
@@ -149,5 +154,5 @@ func decide(memory status: MemoryStatus, pressure: Int?, pressureHeldMs: Int64, 
 /// Memory is approaching the low-memory rule: both figures at or below one
 /// and a half times their SIGTERM thresholds.
 func isApproachingLowMemory(_ status: MemoryStatus, config: RuleConfig) -> Bool {
-    status.availablePercent <= config.warningMemory && status.swapFreePercent <= config.warningSwap
+    status.availableReaches(config.warningMemory) && status.swapFreeReaches(config.warningSwap)
 }

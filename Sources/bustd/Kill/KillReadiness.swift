@@ -36,15 +36,15 @@ struct KillReadiness {
     }
 
     /// Whether the figures of one look need the kill path ready: available
-    /// memory at or below `readyBelow` (hundredths of a percent), a crossing
+    /// memory at or below the quick look's ceiling (`belowCeiling`), a crossing
     /// forecast soon, the pressure rule counting, a victim still dying, or a
     /// rule firing.
     static func isNeeded(
-        availablePercent: Int, readyBelow: Int, forecastMs: Int64?,
+        belowCeiling: Bool, forecastMs: Int64?,
         pressureCounting: Bool, victimsDying: Bool, urgency: Urgency
     ) -> Bool {
         if urgency != .none || victimsDying || pressureCounting { return true }
-        if availablePercent <= readyBelow { return true }
+        if belowCeiling { return true }
         if let forecastMs, forecastMs <= readyBeforeCrossingMs { return true }
         return false
     }

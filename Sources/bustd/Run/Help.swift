@@ -9,6 +9,8 @@ let helpText = """
       low memory   available memory <= --min-available AND free swap <= --min-swap
                    (no swap counts as empty swap). SIGTERM at the first
                    percentages, SIGKILL at the second (default: half the first).
+                   A size (-M, -S) caps a percentage: with both, the lower of
+                   the two applies; a size alone replaces the percentage.
       pressure     memory PSI (--psi-metric, avg10) >= --psi for --psi-duration
                    seconds while available memory is at or below twice
                    --min-available. The gate stops page-cache churn on a machine
@@ -51,6 +53,17 @@ let helpText = """
       -s, --min-swap PCT[,KILL_PCT]
                              Free swap thresholds in percent of total swap
                              (default 10,5).
+      -M, --min-available-size SIZE[,KILL_SIZE]
+                             Available memory thresholds as sizes: KiB, or with
+                             a K, M, G or T suffix (e.g. 2G,1G); KILL_SIZE <=
+                             SIZE, by default half of it. With -m as well, the
+                             lower of the two applies (-m 10 -M 2G: 10 % of
+                             RAM, but at most 2 GiB); alone, SIZE applies and
+                             the default 10,5 does not. Alone, SIZE must be
+                             below total memory.
+      -S, --min-swap-size SIZE[,KILL_SIZE]
+                             Free swap thresholds as sizes, combined with -s
+                             as -M is with -m.
       -p, --psi CUTOFF       Memory pressure cutoff, percent of time stalled in
                              the last 10 s, above 0 and at most 100 (default 25).
           --psi-metric some|full
@@ -114,6 +127,10 @@ let helpText = """
                              replaced atomically after every event and every
                              15 s. Its directory must not be writable by others
                              without the sticky bit.
+      -r, --report SECONDS   Log available memory and free swap (MiB and
+                             percent) and PSI some avg10 every SECONDS, 0.1 to
+                             3600 (default 0: off). bustd then wakes at least
+                             that often.
       -V, --verbose          Also log every look at memory, scan and wait, each
                              line with the time since boot ([seconds.ms]).
           --version          Print the version and exit.
@@ -128,4 +145,5 @@ let helpText = """
     Examples:
       bustd -n --dry-run -V          watch the whole system, kill nothing
       bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
+      bustd -m 10 -M 4G -r 60        10 % of RAM but at most 4 GiB; a report a minute
     """

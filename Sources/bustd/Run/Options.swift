@@ -29,6 +29,13 @@ struct Options {
 
     var memory = Thresholds(terminate: 1000, kill: 500)
     var swap = Thresholds(terminate: 1000, kill: 500)
+    /// -M and -S; with them, whether -m and -s were given too (Limits).
+    var memorySize: SizeThresholds?
+    var swapSize: SizeThresholds?
+    var memoryPercentGiven = false
+    var swapPercentGiven = false
+    /// -r: the report's interval; 0 is off.
+    var reportIntervalMs = 0
     /// PSI cutoff in hundredths of a percent (avg10).
     var pressureCutoff = 2500
     var pressureMetric = PressureMetric.some
@@ -57,6 +64,10 @@ struct Options {
     /// this (twice the SIGTERM threshold): stalls with more memory free than
     /// that are page-cache churn, which killing would not cure.
     var pressureGate: Int { min(10_000, memory.terminate * 2) }
+
+    /// The thresholds that apply, percentages and sizes combined.
+    var memoryLimits: Limits { Limits(percent: memory, percentGiven: memoryPercentGiven, size: memorySize) }
+    var swapLimits: Limits { Limits(percent: swap, percentGiven: swapPercentGiven, size: swapSize) }
 }
 
 enum Command {
@@ -139,8 +150,22 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--ignore-root-user":
             try noValue()
             options.ignoreRootUser = true
-        case "-m", "--min-available": options.memory = try parseThresholds(try value(), option: argument)
-        case "-s", "--min-swap": options.swap = try parseThresholds(try value(), option: argument)
+        case "-m", "--min-available":
+            options.memory = try parseThresholds(try value(), option: argument)
+            options.memoryPercentGiven = true
+        case "-s", "--min-swap":
+            options.swap = try parseThresholds(try value(), option: argument)
+            options.swapPercentGiven = true
+        case "-M", "--min-available-size": options.memorySize = try parseSizeThresholds(try value(), option: argument)
+        case "-S", "--min-swap-size": options.swapSize = try parseSizeThresholds(try value(), option: argument)
+        case "-r", "--report":
+            let text = try value()
+            let ms = try parseSeconds(text, option: argument, allowZero: true)
+            // Below 0.1 s the report would wake bustd more often than it looks at memory.
+            guard ms == 0 || ms >= PollInterval.minimumMs else {
+                throw OptionError("invalid value \(quotedArgument(text)) for \(argument): expected 0 (off) or seconds from 0.1 to 3600")
+            }
+            options.reportIntervalMs = ms
         case "-p", "--psi":
             let text = try value()
             guard let cutoff = parseHundredths(text), cutoff > 0, cutoff <= 10_000 else {
@@ -186,7 +211,7 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
     return .run(options)
 }
 
-private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-p", "-u"]
+private let shortFlagsTakingValues: Set<String> = ["-m", "-s", "-M", "-S", "-p", "-u", "-r"]
 
 /// "PCT" or "PCT,KILL_PCT"; KILL defaults to half of PCT and may not
 /// exceed it (SIGKILL is for memory lower than the SIGTERM threshold).

@@ -81,6 +81,7 @@ final class Setup {
             return environment("cannot read MemAvailable from /proc/meminfo (Linux 3.14 or later is needed)")
         }
         policy.protection.totalKiB = memory.totalKiB
+        if let refusal = refuseSizeAtOrAboveTotal(options, totalKiB: memory.totalKiB) { return usage(refusal) }
         let pressurePath = scope?.pressurePath ?? "/proc/pressure/memory"
         let pressure = PressureSource(path: pressurePath)
         let scanner = ProcessScanner(proc: proc, policy: policy)
@@ -198,10 +199,26 @@ final class Setup {
         return 0
     }
 
+    /// The thresholds as they apply to this machine (or the scope), in
+    /// both units: a size and a percentage combine into one figure.
     private func describeRules() -> String {
-        let memory = options.memory
-        let swap = options.swap
+        let config = monitor.config
+        guard let memory = monitor.readMemory() else { return "" }
+        let ram = memory.totalKiB
+        let swap = memory.swapTotalKiB
+        let report = options.reportIntervalMs > 0 ? "; memory report every \(formatHundredths(options.reportIntervalMs / 10))s" : ""
         return
-            "SIGTERM when available memory <= \(formatHundredths(memory.terminate))% and free swap <= \(formatHundredths(swap.terminate))%, SIGKILL at \(formatHundredths(memory.kill))% and \(formatHundredths(swap.kill))%; pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(formatHundredths(options.pressureGate))%"
+            "SIGTERM when available memory <= \(config.memory.terminate.describe(totalKiB: ram)) and free swap <= \(config.swap.terminate.describe(totalKiB: swap)), SIGKILL at \(config.memory.kill.describe(totalKiB: ram)) and \(config.swap.kill.describe(totalKiB: swap)); pressure rule: \(options.pressureMetric.name) avg10 >= \(formatHundredths(options.pressureCutoff))% for \(formatHundredths(options.pressureDurationMs / 10))s with available memory <= \(config.pressureGate.describe(totalKiB: ram))\(report)"
     }
+}
+
+/// -M given alone at or above the machine's RAM would hold the low-memory
+/// rule's memory half true at every look, however much is free: refused,
+/// as earlyoom refuses it. (With -m as well, the lower figure applies and
+/// stays below the total, so any size is fine.)
+func refuseSizeAtOrAboveTotal(_ options: Options, totalKiB: Int64) -> OptionError? {
+    guard let size = options.memorySize, !options.memoryPercentGiven, size.terminate >= totalKiB else { return nil }
+    return OptionError(
+        "invalid value for --min-available-size: \(formatKiB(size.terminate)) is at or above total memory (\(formatKiB(totalKiB))); give a lower size, or a percentage with -m as well"
+    )
 }

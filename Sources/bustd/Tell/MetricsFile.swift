@@ -110,6 +110,17 @@ func renderMetrics(_ counters: MetricsCounters, _ gauges: MetricsGauges, version
     ] {
         out.sample("bustd_threshold_ratio", [("resource", resource), ("signal", signal)], formatScaled(Int64(value), scale: 10_000))
     }
+    if let memoryTerminate = limits.memoryTerminateKiB, let memoryKill = limits.memoryKillKiB,
+        let swapTerminate = limits.swapTerminateKiB, let swapKill = limits.swapKillKiB
+    {
+        out.family("bustd_threshold_bytes", "gauge", "The low-memory rule's thresholds in bytes (the lower of -m and -M, -s and -S).")
+        for (resource, signal, kiB) in [
+            ("memory", "SIGTERM", memoryTerminate), ("memory", "SIGKILL", memoryKill),
+            ("swap", "SIGTERM", swapTerminate), ("swap", "SIGKILL", swapKill),
+        ] {
+            out.sample("bustd_threshold_bytes", [("resource", resource), ("signal", signal)], "\(kiB * 1024)")
+        }
+    }
     out.gauge(
         "bustd_pressure_cutoff_ratio", "The pressure rule's PSI avg10 cutoff, 0 to 1.",
         formatScaled(Int64(limits.pressureCutoffPercent), scale: 10_000))
@@ -253,12 +264,11 @@ extension Monitor {
     /// or every 15 s).
     func writeMetricsIfDue(nowMs: Int64) {
         guard let metrics, metrics.isDue(nowMs: nowMs, peersDropped: events?.peersDropped ?? 0) else { return }
-        let limits = Event.Thresholds(
-            memoryTerminatePercent: config.memory.terminate, memoryKillPercent: config.memory.kill,
-            swapTerminatePercent: config.swap.terminate, swapKillPercent: config.swap.kill,
-            pressureCutoffPercent: config.pressureCutoff)
+        let memory = readMemory()
+        // The thresholds as they apply to these totals (-M/-S may be lower).
+        let limits = eventThresholds(memory ?? MemoryStatus(totalKiB: 0, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0))
         let gauges = MetricsGauges(
-            memory: readMemory(), pressure: pressure?.read(), thresholds: limits,
+            memory: memory, pressure: pressure?.read(), thresholds: limits,
             peersDropped: events?.peersDropped ?? 0)
         metrics.write(gauges, nowMs: nowMs)
     }

@@ -37,8 +37,16 @@ enum PollInterval {
         return interval
     }
 
-    /// Headroom in KiB above a threshold given in hundredths of a percent.
-    static func headroomKiB(freeKiB: Int64, totalKiB: Int64, threshold: Int) -> Int64 {
-        freeKiB - totalKiB * Int64(threshold) / 10_000
+    /// Headroom in KiB above a threshold (a percentage of the total, a
+    /// size, or the lower of both).
+    static func headroomKiB(freeKiB: Int64, totalKiB: Int64, threshold: Limit) -> Int64 {
+        freeKiB - threshold.kib(ofTotal: totalKiB)
+    }
+
+    /// With -r, the daemon wakes at least when the report is due (and
+    /// never sooner than 1 ms: a report due now is written by this look).
+    static func milliseconds(_ interval: Int, reportDueInMs: Int64?) -> Int {
+        guard let reportDueInMs else { return interval }
+        return min(interval, Int(max(1, min(reportDueInMs, Int64(interval)))))
     }
 }
