@@ -133,9 +133,7 @@ final class Monitor {
     /// whatever memory says, and nothing is acted on (rehearseKillPath).
     func step(nowMs: Int64, rehearsing: Bool = false) -> Int {
         if scope == nil && dying.isEmpty && !rehearsing, let quick = QuickMemoryLook.take(),
-            !config.quickLookCeiling.isReached(
-                freeKiB: freeRAMReserve.availableAtLeastKiB(freeKiB: quick.freeKiB),
-                freePercent: quick.availableAtLeastPercent(freeRAMReserve))
+            quick.saysMemoryIsFine(below: config.quickLookCeiling, reserve: freeRAMReserve)
         {
             tracker.update(pressure: nil, cutoff: config.pressureCutoff, nowMs: nowMs)
             forecast.reset()  // sysinfo's free RAM is not MemAvailable

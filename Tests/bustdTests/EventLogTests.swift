@@ -113,6 +113,23 @@ import Testing
         #expect(KernelOOMWatcher()?.newKills(nowMs: 0) == 0)
     }
 
+    /// With --scope, the scope's own memory.events counts the kernel's OOM
+    /// kills (Setup: KernelOOMWatcher.scoped), re-read in place.
+    @Test func aScopedWatcherCountsTheScopesOwnKills() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("memcg-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let events = "low 0\nhigh 0\nmax 4\noom 2\noom_kill %d\noom_group_kill 0\n"
+        try String(format: events, 1).write(toFile: directory + "/memory.events", atomically: false, encoding: .utf8)
+        let watcher = try #require(KernelOOMWatcher.scoped(to: directory), "no watcher for a scope with memory.events")
+        #expect(watcher.source == .memoryEvents)
+        #expect(watcher.counterName == directory + "/memory.events oom_kill")
+        #expect(watcher.newKills(nowMs: 0) == 0, "kills before the start are not new")
+        try String(format: events, 3).write(toFile: directory + "/memory.events", atomically: false, encoding: .utf8)
+        #expect(watcher.newKills(nowMs: 1) == 2)
+        #expect(KernelOOMWatcher.scoped(to: directory + "/none") == nil)
+    }
+
     @Test func kernelOOMCounterIsReadBeforeALookThatWouldComeLate() throws {
         let watcher = try #require(KernelOOMWatcher())
         _ = watcher.newKills(nowMs: 1000)

@@ -84,5 +84,12 @@ import Testing
         let reserve = FreeRAMReserve(zoneinfoKiB: 53_000, totalKiB: Int64(total))
         #expect(look.freeRAMBytes * 100 / look.totalRAMBytes > 20, "free RAM alone is above the ceiling")
         #expect(look.availableAtLeastPercent(reserve) <= 2000)
+        // What Monitor.step asks: not fine at the default 20 % ceiling, so
+        // the look reads /proc/meminfo; fine with more free RAM.
+        let ceiling = Limit(percent: 2000, sizeKiB: nil)
+        #expect(!look.saysMemoryIsFine(below: ceiling, reserve: reserve))
+        var roomier = look
+        roomier.freeRAMBytes = 300_000 * 1024
+        #expect(roomier.saysMemoryIsFine(below: ceiling, reserve: reserve))
     }
 }

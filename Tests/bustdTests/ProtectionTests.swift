@@ -69,6 +69,22 @@ import Testing
         #expect(scan(proc).victim?.pid == 10)
     }
 
+    /// The rerank at a decision keeps the shortlist's identity checks only
+    /// while the owner is the same: a process that is now a system
+    /// account's (same pid, same start time) is checked again, and a
+    /// system program run by it is spared.
+    @Test(.enabled(if: haveSystemPrograms)) func aShortlistedProcessNowRunByASystemAccountIsCheckedAgain() throws {
+        let proc = try FakeProc()
+        try hogAndInnocent(proc, hog: "dpkg", exe: "/usr/bin/dpkg")
+        var policy = VictimPolicy(ownPID: 999_999)
+        policy.protection.totalKiB = 8 * 1024 * 1024
+        let scanner = ProcessScanner(proc: proc.directory(), policy: policy)
+        let shortlist = scanner.scan(.all).ranked
+        #expect(shortlist.first?.pid == 10, "a user's dpkg is not protected")
+        proc.chown(pid: 10, uid: 0)
+        #expect(scanner.rerank(shortlist).victim?.pid == 11, "root's dpkg was chosen on the user's identity checks")
+    }
+
     @Test(.enabled(if: haveSystemPrograms)) func systemProgramsOfSystemAccountsAreProtected() throws {
         let proc = try FakeProc()
         try proc.add(

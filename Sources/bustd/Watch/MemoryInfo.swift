@@ -86,6 +86,13 @@ struct QuickMemoryLook {
     var freeKiB: Int64 { Int64(freeRAMBytes / 1024) }
     var totalKiB: Int64 { Int64(totalRAMBytes / 1024) }
 
+    /// Whether this look alone proves memory is above the ceiling (every
+    /// rule's threshold and band), so /proc/meminfo need not be read: only
+    /// if free RAM less the kernel's reserve is.
+    func saysMemoryIsFine(below ceiling: Limit, reserve: FreeRAMReserve) -> Bool {
+        !ceiling.isReached(freeKiB: reserve.availableAtLeastKiB(freeKiB: freeKiB), freePercent: availableAtLeastPercent(reserve))
+    }
+
     /// The least MemAvailable can be now, in hundredths of a percent.
     func availableAtLeastPercent(_ reserve: FreeRAMReserve) -> Int {
         percentHundredths(UInt64(reserve.availableAtLeastKiB(freeKiB: freeKiB)), of: totalRAMBytes / 1024)
