@@ -399,7 +399,9 @@ final class Monitor {
             Log.info("pid \(victim.pid) exited before it was signalled; nothing killed")
         case .failed(let why):
             pacing.killUnfinished(nowMs: now)
-            say(.error, "could not kill pid \(victim.pid): \(why)", .killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
+            say(
+                .error, "could not kill pid \(victim.pid): \(why)",
+                .killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
         }
     }
 

@@ -130,9 +130,10 @@ import Testing
         #expect(JournalStream.matches(Array("8:12345".utf8), device: 8, inode: 12345))
         #expect(!JournalStream.matches(Array("8:12346".utf8), device: 8, inode: 12345))
         #expect(!JournalStream.matches(Array("9:12345".utf8), device: 8, inode: 12345))
-        for garbage in ["", ":", "8:", ":12345", "8:12345:1", "8:12345 ", " 8:12345", "+8:12345", "-8:12345", "8;12345",
-            "x:y", "99999999999999999999999:12345", "8:0x3039"]
-        {
+        for garbage in [
+            "", ":", "8:", ":12345", "8:12345:1", "8:12345 ", " 8:12345", "+8:12345", "-8:12345", "8;12345",
+            "x:y", "99999999999999999999999:12345", "8:0x3039",
+        ] {
             #expect(!JournalStream.matches(Array(garbage.utf8), device: 8, inode: 12345), "\(garbage)")
         }
         #expect(JournalStream.matches(Array("18446744073709551615:1".utf8), device: UInt64.max, inode: 1))
