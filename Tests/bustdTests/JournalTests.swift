@@ -22,6 +22,15 @@ import Testing
         #expect(decodeJournalRecord(fields.bytes)?["BUSTD_CMDLINE"] == value)
     }
 
+    /// The length is 64-bit little-endian: 300 is 0x2C 0x01 0 0 0 0 0 0.
+    @Test func lengthIsLittleEndian() {
+        let value = [UInt8](repeating: 0x0A, count: 300)
+        var fields = JournalFields()
+        fields.add("X", value)
+        #expect(Array(fields.bytes[2..<10]) == [0x2C, 0x01, 0, 0, 0, 0, 0, 0])
+        #expect(decodeJournalRecord(fields.bytes)?["X"] == value)
+    }
+
     @Test func lengthFormIsChosenForAnyControlOrNonASCIIByte() {
         #expect(!JournalFields.needsLengthForm(Array("firefox --new-tab x=1".utf8)))
         for byte: UInt8 in [0x00, 0x09, 0x0A, 0x1F, 0x7F, 0x80, 0xC3, 0xFF] {
