@@ -448,6 +448,21 @@ int bustd_sd_notify(const char *state) {
     return sent < 0 ? -1 : 1;
 }
 
+int bustd_datagram_socket(void) {
+    return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+
+long bustd_send_datagram(int fd, const char *path, const void *bytes, size_t length) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    size_t pathLength = strlen(path);
+    if (pathLength >= sizeof address.sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(address.sun_path, path, pathLength);
+    return (long)sendto(fd, bytes, length, MSG_NOSIGNAL, (struct sockaddr *)&address,
+                        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + pathLength));
+}
+
 int64_t bustd_monotonic_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -118,7 +118,15 @@ final class Monitor {
     private func writeReportIfDue(interval: Int) -> Int {
         let now = bustd_monotonic_ms()
         if report?.take(nowMs: now) == true, let memory = readMemory() {
-            Log.info(PeriodicReport.line(memory, pressure: pressure?.read(), metric: config.pressureMetric))
+            let figures = pressure?.read()
+            Log.record(.info, .pressure, PeriodicReport.line(memory, pressure: figures, metric: config.pressureMetric)) {
+                $0.addFigures(self.figures(memory, pressure: figures?.line(config.pressureMetric).avg10))
+                $0.addThresholds(eventThresholds(memory))
+                if let figures {
+                    $0.add("BUSTD_PRESSURE_SOME_AVG10", hundredths: figures.some.avg10)
+                    $0.add("BUSTD_PRESSURE_FULL_AVG10", hundredths: figures.full.avg10)
+                }
+            }
         }
         return PollInterval.milliseconds(interval, reportDueInMs: report?.dueInMs(nowMs: now))
     }
@@ -298,9 +306,16 @@ final class Monitor {
             let retry = (decision.urgency == .kill ? KillPacing.noVictimBackoffAtKillLevelMs : KillPacing.noVictimBackoffMs) / 1000
             // Said once a minute; every try is in the verbose log.
             if lastNoVictimLogMs.map({ now - $0 >= Monitor.noVictimLogIntervalMs }) ?? true {
-                Log.warning(
+                Log.record(
+                    .warning, .noVictim,
                     "\(decision.explanation), but no process can be killed (\(choice.scanned) looked at; all protected, exempt or gone); retrying in \(retry) s"
-                )
+                ) { fields in
+                    fields.add("BUSTD_RULE", decision.rule?.name ?? "")
+                    fields.add("BUSTD_SIGNAL", decision.urgency.signalName)
+                    fields.add("BUSTD_SCANNED", choice.scanned)
+                    fields.addFigures(figures(before, pressure: pressureValue))
+                    fields.addThresholds(eventThresholds(before))
+                }
                 lastNoVictimLogMs = now
             } else {
                 Log.debug("still no process can be killed (\(choice.scanned) looked at); retrying in \(retry) s")
@@ -315,8 +330,9 @@ final class Monitor {
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
         if options.dryRun && rehearsal == nil {
             let (_, scopeText) = killScope(for: victim)
-            Log.notice("dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)")
-            tell(.kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
+            say(
+                .notice, "dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)",
+                .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
             pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
@@ -328,14 +344,13 @@ final class Monitor {
                 var faultsAfter = (minor: 0, major: 0)
                 bustd_page_faults(&faultsAfter.minor, &faultsAfter.major)
                 let with = others > 0 ? "\(scopeText) (\(others) more process\(others == 1 ? "" : "es"))" : ""
-                Log.notice(
-                    "killing \(describe(victim, details))\(with); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision"
-                )
+                say(
+                    .notice,
+                    "killing \(describe(victim, details))\(with); \(why); \(decision.urgency.signalName) signalled \(signalledMs) ms after the decision",
+                    .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
                 Log.debug(
                     "from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults"
                 )
-                tell(
-                    .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: false)))
             },
             memoryAtKillLevel: {
                 guard let now = readMemory() else { return false }
@@ -352,8 +367,8 @@ final class Monitor {
         case .exited(let ms):
             tracker.noteKill(nowMs: now)
             pacing.victimGone(nowMs: now, availableKiB: after?.availableKiB ?? before.availableKiB)
-            Log.notice("pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released)\(recovered)")
-            tell(
+            say(
+                .notice, "pid \(victim.pid) exited \(ms) ms after \(report.signals)\(released)\(recovered)",
                 .killed(
                     Event.Killed(
                         pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
@@ -372,8 +387,8 @@ final class Monitor {
         case .stillAlive(let ms):
             tracker.noteKill(nowMs: now)
             pacing.killUnfinished(nowMs: now)
-            Log.error("pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released)\(recovered)")
-            tell(
+            say(
+                .error, "pid \(victim.pid) still alive \(ms) ms after SIGKILL (stuck in the kernel?)\(released)\(recovered)",
                 .killFailed(
                     Event.KillFailed(
                         pid: victim.pid, uid: victim.uid, processName: victim.stat.name,
@@ -382,8 +397,9 @@ final class Monitor {
             Log.info("pid \(victim.pid) exited before it was signalled; nothing killed")
         case .failed(let why):
             pacing.killUnfinished(nowMs: now)
-            Log.error("could not kill pid \(victim.pid): \(why)")
-            tell(.killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
+            say(
+                .error, "could not kill pid \(victim.pid): \(why)",
+                .killFailed(Event.KillFailed(pid: victim.pid, uid: victim.uid, processName: victim.stat.name, reason: why)))
         }
     }
 
@@ -555,8 +571,8 @@ final class Monitor {
                 memory.map {
                     "; " + recoveryText(availableBeforeKiB: record.availableBeforeKiB, after: $0, heldKiB: record.heldKiB)
                 } ?? ""
-            Log.notice("pid \(record.victim.pid) exited \(ms) ms after \(record.victim.signals)\(released)\(recovered)")
-            tell(
+            say(
+                .notice, "pid \(record.victim.pid) exited \(ms) ms after \(record.victim.signals)\(released)\(recovered)",
                 .killed(
                     Event.Killed(
                         pid: record.victim.pid, uid: record.uid, processName: record.name,
@@ -663,16 +679,30 @@ final class Monitor {
         if warning.awaits.swap { waits.append("free swap drops to \(config.swap.terminate.describe(totalKiB: memory.swapTotalKiB))") }
         let when = waits.isEmpty ? "" : " if " + waits.joined(separator: " and ") + ","
         let next = first.map { ";\(when) pid \($0.pid) \(quoted($0.stat.name)) would be killed first" } ?? ""
-        Log.notice("memory is getting low: \(memory.summary)\(next)")
-        tell(.warning(warning))
+        say(.notice, "memory is getting low: \(memory.summary)\(next)", .warning(warning))
+    }
+
+    /// A log line that is also an event: the line to the log (under
+    /// journald, a record whose fields come from the event), the event to
+    /// the socket's peers, the metrics and systemd's status line. The event
+    /// is built only when one of them wants it.
+    private func say(_ level: LogLevel, _ message: String, _ payload: @autoclosure () -> Event.Payload) {
+        guard Log.journal != nil || events != nil || metrics != nil || serviceStatus != nil else {
+            Log.write(level, message)
+            return
+        }
+        let event = payload()
+        if let kind = event.recordKind {
+            Log.record(level, kind, message, event: event)
+        } else {
+            Log.write(level, message)
+        }
+        tell(event)
     }
 
     /// An event: to the socket's peers, the metrics and systemd's status
-    /// line. Built only when one of them listens; a rehearsal's events are
-    /// not counted.
-    private func tell(_ payload: @autoclosure () -> Event.Payload) {
-        guard events != nil || metrics != nil || serviceStatus != nil else { return }
-        let event = payload()
+    /// line; a rehearsal's events are not counted.
+    private func tell(_ event: Event.Payload) {
         events?.publish(event)
         guard !Log.rehearsing else { return }
         metrics?.note(event)
@@ -685,8 +715,9 @@ final class Monitor {
         guard let watcher = kernelOOM else { return }
         let count = watcher.newKills(nowMs: nowMs)
         guard count > 0 else { return }
-        Log.warning("the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (\(watcher.counterName))")
-        tell(.kernelOOM(Event.KernelOOM(count: count, source: watcher.source)))
+        say(
+            .warning, "the kernel's OOM killer killed \(count) process\(count == 1 ? "" : "es") (\(watcher.counterName))",
+            .kernelOOM(Event.KernelOOM(count: count, source: watcher.source)))
         readiness.otherWorkRan(nowMs: nowMs)
     }
 }

@@ -285,9 +285,19 @@ final class DaemonRun {
     let process = Process()
     let logPath: String
 
-    init(_ arguments: [String], asUser user: String? = nil, environment: [String: String] = [:]) throws {
+    /// journalStream: $JOURNAL_STREAM set to the log file's device and
+    /// inode, so that bustd takes its stderr for journald's stream.
+    init(
+        _ arguments: [String], asUser user: String? = nil, environment: [String: String] = [:], journalStream: Bool = false
+    ) throws {
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-log-\(UUID()).txt").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
+        var environment = environment
+        if journalStream {
+            var status = stat()
+            guard stat(logPath, &status) == 0 else { throw HarnessError("cannot stat \(logPath)") }
+            environment["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")

@@ -128,6 +128,13 @@ void bustd_syslog(int priority, const char *message);
 // Returns 1 when sent, 0 when no socket is set, -1 on error.
 int bustd_sd_notify(const char *state);
 
+// journald's native protocol (Tell/JournalSocket.swift): an unconnected,
+// non-blocking datagram socket, and one datagram sent to path with it.
+// Returns the bytes sent, or -1 with errno (ENOENT, ECONNREFUSED, EAGAIN,
+// EMSGSIZE...).
+int bustd_datagram_socket(void);
+long bustd_send_datagram(int fd, const char *path, const void *bytes, size_t length);
+
 // The event socket. bustd_listen_unix binds a non-blocking stream socket at
 // path with mode 0666 and listens; -1 with errno on failure.
 int bustd_listen_unix(const char *path, int backlog);

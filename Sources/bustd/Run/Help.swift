@@ -136,8 +136,10 @@ let helpText = """
           --version          Print the version and exit.
       -h, --help             Print this help and exit.
 
-    Logging: syslog when daemonized; standard error with journald priority
-    prefixes under systemd; plain lines on a terminal.
+    Logging: syslog when daemonized; under systemd, records with MESSAGE_ID and
+    BUSTD_* fields on journald's native socket (journalctl -u bustd
+    BUSTD_KIND=kill), or standard error with journald priority prefixes when
+    that socket refuses; plain lines on a terminal.
 
     Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error, 2 on a usage
     error.

@@ -36,6 +36,7 @@ enum Log {
             sink = .syslog
         } else if let stream = getenv("JOURNAL_STREAM"), stream.pointee != 0 {
             sink = .journal
+            journal = JournalSocket.forStandardError()
         } else {
             sink = .terminal
         }
@@ -52,7 +53,20 @@ enum Log {
     nonisolated(unsafe) static var rehearsing = false
     nonisolated(unsafe) static var rehearsedBytes = 0
 
+    /// journald's native socket, when stderr is journald's stream: every
+    /// line then goes there as a record with fields (Log+Journal.swift).
+    nonisolated(unsafe) static var journal: JournalSocket?
+
     static func write(_ level: LogLevel, _ message: String) {
+        if journal != nil {
+            record(level, nil, message) { _ in }
+            return
+        }
+        writeLine(level, message)
+    }
+
+    /// The text line, to whichever sink is configured.
+    static func writeLine(_ level: LogLevel, _ message: String) {
         if rehearsing {
             rehearsedBytes &+= message.utf8.count
             return

@@ -148,7 +148,12 @@ final class Setup {
         }
         let priority = geteuid() == 0 && !options.dryRun ? raisePriority() : "priority unchanged (dry run or not root)"
 
-        Log.notice("bustd \(bustdVersion) started: \(describeRules())")
+        Log.record(.notice, .start, "bustd \(bustdVersion) started: \(describeRules())") { fields in
+            fields.add("BUSTD_VERSION", bustdVersion)
+            fields.add("BUSTD_DRY_RUN", options.dryRun)
+            if let scope { fields.add("BUSTD_SCOPE", scope.path) }
+            if let memory = monitor.readMemory() { fields.addThresholds(monitor.eventThresholds(memory)) }
+        }
         Log.info("\(locked); \(protection); \(priority)")
         if let scope { Log.notice("scope: only processes in \(scope.path) are candidates") }
         for other in OtherKillers.running(proc: proc) {
