@@ -31,6 +31,9 @@ final class Monitor {
     var serviceStatus: ServiceStatus?
     /// -r: nil when off (the default), so the idle loop has nothing to do for it.
     private var report: PeriodicReport?
+    /// Victims' user names for events: userdb, then the files; remembered
+    /// a while, looked up only when an event is composed after the signal.
+    private let userNames = UserNameCache()
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -622,7 +625,7 @@ final class Monitor {
         pressure: Int?, dryRun: Bool
     ) -> Event.Kill {
         Event.Kill(
-            pid: victim.pid, uid: victim.uid, userName: UserDatabase.userName(uid: victim.uid),
+            pid: victim.pid, uid: victim.uid, userName: userNames.name(uid: victim.uid, nowMs: bustd_monotonic_ms()),
             processName: victim.stat.name, commandLine: details.commandLine,
             commandLineTruncated: details.commandLineTruncated, executablePath: details.executable,
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
