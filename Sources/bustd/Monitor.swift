@@ -625,7 +625,7 @@ final class Monitor {
         pressure: Int?, dryRun: Bool
     ) -> Event.Kill {
         Event.Kill(
-            pid: victim.pid, uid: victim.uid, userName: userNames.name(uid: victim.uid, nowMs: bustd_monotonic_ms()),
+            pid: victim.pid, uid: victim.uid, userName: userName(victim.uid),
             processName: victim.stat.name, commandLine: details.commandLine,
             commandLineTruncated: details.commandLineTruncated, executablePath: details.executable,
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
@@ -633,6 +633,12 @@ final class Monitor {
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
             figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), dryRun: dryRun,
             cgroup: victim.cgroup?.path, unit: victim.cgroup?.unit)
+    }
+
+    /// Never asked in a rehearsal: it runs as memory nears a rule, before
+    /// any decision, and a slow userdb must not hold it up.
+    private func userName(_ uid: UInt32) -> String? {
+        Log.rehearsing ? nil : userNames.name(uid: uid, nowMs: bustd_monotonic_ms())
     }
 
     private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {
