@@ -23,7 +23,8 @@ final class FakeUserdb: @unchecked Sendable {
 
     init(_ behaviour: Behaviour) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-userdb-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         path = directory + "/io.systemd.Multiplexer"
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()

@@ -15,7 +15,8 @@ import Testing
 
     func socketDirectory() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bustd-sock-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         return directory
     }
 
@@ -96,7 +97,9 @@ import Testing
             return seconds * 1000 + ms
         }
         let lookupAfterKillLineMs = stampMs(lookup).flatMap { end in stampMs(line).map { end - $0 } }
-        print("kill line: SIGTERM signalled \(signalledMs ?? -1) ms after the decision; the lookup gave up \(lookupAfterKillLineMs ?? -1) ms after the kill line")
+        print(
+            "kill line: SIGTERM signalled \(signalledMs ?? -1) ms after the decision; the lookup gave up \(lookupAfterKillLineMs ?? -1) ms after the kill line"
+        )
         #expect(lookupAfterKillLineMs.map { $0 >= 0 && $0 < Int(UserDatabaseSocket.timeoutMs) + 100 } == true, "\(line)\n\(lookup)")
         #expect(userdb.requests.isEmpty)  // it never accepts
         #expect(run.stop() == 0)

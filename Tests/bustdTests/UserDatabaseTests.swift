@@ -39,7 +39,8 @@ import Testing
     }
 
     @Test func aRecordFoundGivesItsName() {
-        let reply = #"{"parameters":{"record":{"userName":"ldapuser","uid":4242,"memberOf":["a","b"],"privileged":{"hashedPassword":["x"]}},"incomplete":false}}"#
+        let reply =
+            #"{"parameters":{"record":{"userName":"ldapuser","uid":4242,"memberOf":["a","b"],"privileged":{"hashedPassword":["x"]}},"incomplete":false}}"#
         #expect(parse(reply) == .found(name: "ldapuser", id: 4242))
         #expect(
             parse(#"{"parameters":{"record":{"groupName":"ops","gid":977}}}"#, .groupNamed("ops")) == .found(name: "ops", id: 977))
