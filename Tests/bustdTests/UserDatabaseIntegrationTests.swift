@@ -104,4 +104,20 @@ import Testing
         #expect(userdb.requests.isEmpty)  // it never accepts
         #expect(run.stop() == 0)
     }
+
+    @Test(.needsRoot) func aNumericSocketGroupIsAccepted() throws {
+        let directory = try socketDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/bustd.sock"
+        let run = try DaemonRun(
+            ["-n", "--dry-run", "--socket", socket, "--socket-group", "4242"], environment: ["BUSTD_USERDB_SOCKET": "/nonexistent"])
+        try run.waitForLine(containing: "publishing events on")
+        // uid 1001 with gid 4242 as a supplementary group sees everything.
+        let member = try Child(
+            "/usr/bin/setpriv --reuid=1001 --regid=1001 --groups=4242 \(Harness.python) -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"\(socket)\"); print(s.makefile().readline(), end=\"\")' > \(directory)/member.txt"
+        )
+        member.process.waitUntilExit()
+        #expect(try String(contentsOfFile: directory + "/member.txt", encoding: .utf8).contains("\"scope\":\"all\""))
+        #expect(run.stop() == 0)
+    }
 }
