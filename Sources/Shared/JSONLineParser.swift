@@ -22,23 +22,32 @@ enum JSONValue: Equatable {
     /// The decoded string: valid UTF-8, escapes resolved.
     case string([UInt8])
     case nested
+    /// A nested object's members, kept only when the caller asks for them
+    /// (JSONObject: replies from systemd's userdb nest their record).
+    case object([String: JSONValue])
 }
 
 /// Parses bytes holding one JSON object (surrounding whitespace, such as
 /// the line's "\n", is allowed) into its keys and values.
-func parseJSONObjectLine(_ line: [UInt8]) throws(EventDecodingError) -> [String: JSONValue] {
+func parseJSONObjectLine(_ line: [UInt8], keepingNestedObjects: Bool = false) throws(EventDecodingError)
+    -> [String: JSONValue]
+{
     guard line.count <= maxLineBytes else {
         throw EventDecodingError(.lineTooLong, "line longer than \(maxLineBytes) bytes")
     }
-    var parser = JSONLineParser(bytes: line)
+    var parser = JSONLineParser(bytes: line, keepingNestedObjects: keepingNestedObjects)
     return try parser.parseLine()
 }
 
 private struct JSONLineParser {
     let bytes: [UInt8]
+    let keepingNestedObjects: Bool
     var position = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], keepingNestedObjects: Bool) {
+        self.bytes = bytes
+        self.keepingNestedObjects = keepingNestedObjects
+    }
 
     mutating func parseLine() throws(EventDecodingError) -> [String: JSONValue] {
         skipWhitespace()
@@ -100,8 +109,8 @@ private struct JSONLineParser {
         guard let byte = current else { throw malformed("expected a value") }
         switch byte {
         case UInt8(ascii: "{"):
-            _ = try members(depth: depth + 1)
-            return .nested
+            let object = try members(depth: depth + 1)
+            return keepingNestedObjects ? .object(object) : .nested
         case UInt8(ascii: "["):
             try elements(depth: depth + 1)
             return .nested

@@ -31,6 +31,9 @@ final class Monitor {
     var serviceStatus: ServiceStatus?
     /// -r: nil when off (the default), so the idle loop has nothing to do for it.
     private var report: PeriodicReport?
+    /// Victims' user names for events: userdb, then the files; remembered
+    /// a while, looked up only when an event is composed after the signal.
+    private let userNames = UserNameCache()
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -636,7 +639,7 @@ final class Monitor {
         pressure: Int?, dryRun: Bool
     ) -> Event.Kill {
         Event.Kill(
-            pid: victim.pid, uid: victim.uid, userName: UserDatabase.userName(uid: victim.uid),
+            pid: victim.pid, uid: victim.uid, userName: userName(victim.uid),
             processName: victim.stat.name, commandLine: details.commandLine,
             commandLineTruncated: details.commandLineTruncated, executablePath: details.executable,
             rssKiB: victim.residentKiB, swapKiB: details.swapKiB,
@@ -644,6 +647,12 @@ final class Monitor {
             signal: decision.urgency.signalName, rule: decision.rule == .pressure ? .pressure : .lowMemory,
             figures: figures(memory, pressure: pressure), thresholds: eventThresholds(memory), dryRun: dryRun,
             cgroup: victim.cgroup?.path, unit: victim.cgroup?.unit)
+    }
+
+    /// Never asked in a rehearsal: it runs as memory nears a rule, before
+    /// any decision, and a slow userdb must not hold it up.
+    private func userName(_ uid: UInt32) -> String? {
+        Log.rehearsing ? nil : userNames.name(uid: uid, nowMs: bustd_monotonic_ms())
     }
 
     private func figures(_ memory: MemoryStatus, pressure: Int?) -> Event.Figures {

@@ -84,13 +84,13 @@ import Testing
 
     @Test func userAndGroupNamesFromTheFiles() throws {
         let passwd = try write("root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\nbroken line\n:x:\n")
-        #expect(UserDatabase.userName(uid: 1000, passwd: passwd) == "alice")
-        #expect(UserDatabase.userName(uid: 0, passwd: passwd) == "root")
-        #expect(UserDatabase.userName(uid: 4242, passwd: passwd) == nil)
-        #expect(UserDatabase.userName(uid: 0, passwd: "/nonexistent") == nil)
+        #expect(UserDatabase.userName(uid: 1000, userdb: "/nonexistent", passwd: passwd) == "alice")
+        #expect(UserDatabase.userName(uid: 0, userdb: "/nonexistent", passwd: passwd) == "root")
+        #expect(UserDatabase.userName(uid: 4242, userdb: "/nonexistent", passwd: passwd) == nil)
+        #expect(UserDatabase.userName(uid: 0, userdb: "/nonexistent", passwd: "/nonexistent") == nil)
         let group = try write("root:x:0:\nbustd:x:977:alice,bob\n")
-        #expect(UserDatabase.groupID(named: "bustd", group: group) == 977)
-        #expect(UserDatabase.groupID(named: "bust", group: group) == nil)
+        #expect(UserDatabase.groupID(named: "bustd", userdb: "/nonexistent", group: group) == 977)
+        #expect(UserDatabase.groupID(named: "bust", userdb: "/nonexistent", group: group) == nil)
     }
 
     @Test func groupsOfARunningProcessIncludeSupplementaryOnes() throws {

@@ -141,6 +141,14 @@ int bustd_listen_unix(const char *path, int backlog);
 // 1 when a server accepts connections at path, 0 when nothing does (no
 // socket, or a stale one left by a crash).
 int bustd_unix_socket_alive(const char *path);
+// One varlink call (varlink.c): connects to the stream socket at path,
+// sends request (its terminating NUL included in request_length) and reads
+// the reply up to its NUL, all within timeout_ms. Returns the reply's
+// length without the NUL; -1 with errno (ETIMEDOUT past the deadline,
+// EMSGSIZE when the reply does not fit in capacity, EPROTO when the service
+// hung up first).
+long bustd_varlink_call(const char *path, const char *request, size_t request_length, char *reply, size_t capacity,
+                        int timeout_ms);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno.
 int bustd_accept(int listen_fd);
 // SO_PEERCRED: the peer's pid, uid and gid as of connect(2).

@@ -118,7 +118,9 @@ let helpText = """
                              killing; none in a dry run unless given).
           --socket-group GROUP
                              Members of GROUP see every user's events; others
-                             see only events about their own processes.
+                             see only events about their own processes. A
+                             name or a numeric gid; names come from systemd's
+                             userdb where it runs, then /etc/group.
           --metrics-file PATH
                              Write Prometheus metrics (kills, warnings, memory
                              figures, thresholds) to PATH for node_exporter's

@@ -67,7 +67,7 @@ final class Setup {
         var socketGroup: UInt32?
         if let name = options.socketGroup {
             guard let gid = UserDatabase.groupID(named: name) else {
-                return usage(OptionError("--socket-group \(quotedArgument(name)): no such group in /etc/group"))
+                return usage(OptionError("--socket-group \(quotedArgument(name)): no such group (neither userdb nor /etc/group knows it)"))
             }
             socketGroup = gid
         }

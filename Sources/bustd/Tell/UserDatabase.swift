@@ -4,17 +4,24 @@ import CBustd
     import Glibc
 #endif
 
-/// User and group names from /etc/passwd and /etc/group, read directly:
-/// the release daemon is linked statically, and a static glibc cannot load
-/// the NSS modules getpwuid(3) would need.
+/// User and group names from systemd's userdb where it runs (it answers
+/// for LDAP, sssd, homed...), then from /etc/passwd and /etc/group, read
+/// directly: the release daemon is linked statically, and a static glibc
+/// cannot load the NSS modules getpwuid(3) would need.
 enum UserDatabase {
-    /// The login name of uid, or nil (unknown, or the file unreadable).
-    static func userName(uid: UInt32, passwd: String = "/etc/passwd") -> String? {
-        field(0, inLineWhere: 2, equals: uid, file: passwd)
+    /// The login name of uid, or nil (unknown, userdb too slow, or the
+    /// file unreadable). May take up to UserDatabaseSocket.timeoutMs: call
+    /// it through UserNameCache, off the kill path.
+    static func userName(uid: UInt32, userdb: String = UserDatabaseSocket.path, passwd: String = "/etc/passwd") -> String? {
+        if let name = askUserdb(.user(uid: uid), path: userdb) { return name.name }
+        return field(0, inLineWhere: 2, equals: uid, file: passwd)
     }
 
-    /// The gid of a group name, or nil.
-    static func groupID(named name: String, group: String = "/etc/group") -> UInt32? {
+    /// The gid of a group: a number is taken as the gid itself (as
+    /// chown(1) does), a name is looked up in userdb, then /etc/group.
+    static func groupID(named name: String, userdb: String = UserDatabaseSocket.path, group: String = "/etc/group") -> UInt32? {
+        if let gid = numericID(name) { return gid }
+        if let found = askUserdb(.groupNamed(name), path: userdb) { return found.id }
         guard let bytes = readEntireFile(group) else { return nil }
         let wanted = Array(name.utf8)
         for line in bytes.split(separator: 0x0A) {
@@ -40,6 +47,24 @@ enum UserDatabase {
             }
         }
         return gids
+    }
+
+    /// A decimal id within UInt32 ("4242"), or nil for anything else.
+    static func numericID(_ text: String) -> UInt32? {
+        guard !text.isEmpty, text.utf8.count <= 10, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return UInt32(text)
+    }
+
+    /// userdb's record, when it has one; failures go to the verbose log
+    /// (the caller falls back to the files).
+    private static func askUserdb(_ query: UserRecordQuery, path: String) -> (name: String, id: UInt32)? {
+        switch UserDatabaseSocket.ask(query, path: path) {
+        case .found(let name, let id)?: return (name, id)
+        case .failed(let why)?:
+            if Log.verbose { Log.debug("userdb lookup failed: \(why)") }
+            return nil
+        case .noRecord?, nil: return nil
+        }
     }
 
     private static func field(_ index: Int, inLineWhere keyField: Int, equals key: UInt32, file: String) -> String? {
