@@ -31,6 +31,8 @@ final class Monitor {
     var serviceStatus: ServiceStatus?
     /// -r: nil when off (the default), so the idle loop has nothing to do for it.
     private var report: PeriodicReport?
+    /// Counts and the last kill for `bustd status` (answerStatus).
+    private var statusBook = StatusBook(startedMs: bustd_monotonic_ms())
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -104,6 +106,7 @@ final class Monitor {
             var interval = step(nowMs: started)
             if metrics != nil { writeMetricsIfDue(nowMs: bustd_monotonic_ms()) }
             if report != nil { interval = writeReportIfDue(interval: interval) }
+            statusBook.pollIntervalMs = interval
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -601,7 +604,10 @@ final class Monitor {
             let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
             if ready < 0 { return }  // a signal
             if ready == 0 { continue }  // the interval is over (checked above)
-            if let events, events.handle(descriptors[1...]) { readiness.otherWorkRan(nowMs: bustd_monotonic_ms()) }
+            if let events, events.handle(descriptors[1...]) {
+                if events.statusWanted { events.answerStatus(statusNow()) }
+                readiness.otherWorkRan(nowMs: bustd_monotonic_ms())
+            }
             let trigger = descriptors[0].revents
             if trigger & Int16(POLLERR) != 0 {
                 Log.warning("the PSI trigger stopped working (its cgroup was removed?); continuing on the timer")
@@ -677,10 +683,26 @@ final class Monitor {
         let event = payload()
         events?.publish(event)
         guard !Log.rehearsing else { return }
+        statusBook.note(event)
         metrics?.note(event)
         if case .kill(let kill) = event {
             serviceStatus?.noteKill(name: kill.processName, pid: kill.pid, dryRun: kill.dryRun, nowMs: bustd_monotonic_ms())
         }
+    }
+
+    /// What `bustd status` shows: built only when a peer asks.
+    private func statusNow() -> DaemonStatus {
+        let now = bustd_monotonic_ms()
+        let memory = readMemory() ?? MemoryStatus(totalKiB: 0, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0)
+        let pressureValue = pressure?.read()?.line(config.pressureMetric).avg10
+        let excluded = excludedVictims
+        let candidate = statusBook.candidate(
+            shortlisted: shortlist.isUsable(nowMs: now) ? shortlist.members.first : nil, nowMs: now
+        ) { scanCandidates(excluding: excluded).victim }
+        return statusBook.snapshot(
+            memory: memory, figures: figures(memory, pressure: pressureValue), thresholds: eventThresholds(memory),
+            pressureMetric: config.pressureMetric, forecastMs: lastForecastMs, candidate: candidate,
+            dryRun: options.dryRun, nowMs: now)
     }
 
     private func checkKernelOOM(nowMs: Int64) {

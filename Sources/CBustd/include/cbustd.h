@@ -134,6 +134,9 @@ int bustd_listen_unix(const char *path, int backlog);
 // 1 when a server accepts connections at path, 0 when nothing does (no
 // socket, or a stale one left by a crash).
 int bustd_unix_socket_alive(const char *path);
+// A non-blocking connection to a stream socket at path (`bustd status`);
+// -1 with errno (EAGAIN when the server's backlog is full).
+int bustd_connect_unix(const char *path);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno.
 int bustd_accept(int listen_fd);
 // SO_PEERCRED: the peer's pid, uid and gid as of connect(2).
