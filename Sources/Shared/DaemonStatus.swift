@@ -37,11 +37,12 @@ public struct DaemonStatus: Equatable, Sendable {
     /// is another user's and the asker sees only its own (visible(to:)).
     public var candidate: Candidate?
     /// Since the daemon started (kills include a dry run's would-be kills).
+    /// Warnings and kernel OOM kills are every peer's to see, as their
+    /// events are; kills, and the last kill, only those it may see: for a
+    /// peer that sees only its own processes, the kills of its processes.
     public var kills: UInt64
     public var warnings: UInt64
     public var kernelOOMKills: UInt64
-    /// The latest kill: its time whoever asks, the process only for those
-    /// who may see it.
     public var lastKillTimeMs: Int64?
     public var lastKill: LastKill?
 
@@ -102,16 +103,34 @@ public struct DaemonStatus: Equatable, Sendable {
         self.lastKill = lastKill
     }
 
+    /// Kills of one user's processes: what a peer that sees only its own
+    /// is told instead of the totals.
+    public struct UserKills: Equatable, Sendable {
+        public var count: UInt64
+        public var lastTimeMs: Int64?
+        public var last: LastKill?
+
+        public init(count: UInt64 = 0, lastTimeMs: Int64? = nil, last: LastKill? = nil) {
+            self.count = count
+            self.lastTimeMs = lastTimeMs
+            self.last = last
+        }
+    }
+
     /// The status as a peer may see it: the socket's privacy rule. A peer
     /// that sees all (root, --socket-group) gets everything; any other gets
-    /// the figures and counts, and a process only if it is its user's.
-    public func visible(to peerUID: UInt32, seesAll: Bool) -> DaemonStatus {
+    /// the figures, the public counts, its own user's kills (`own`), and
+    /// the candidate only if it is its user's. As with event numbers, it
+    /// learns nothing of how many of other users' processes were killed.
+    public func visible(to peerUID: UInt32, seesAll: Bool, own: UserKills) -> DaemonStatus {
         var copy = self
         copy.peerUID = peerUID
         copy.scope = seesAll ? .all : .ownUID
         guard !seesAll else { return copy }
         if let candidate, candidate.uid != peerUID { copy.candidate = nil }
-        if let lastKill, lastKill.uid != peerUID { copy.lastKill = nil }
+        copy.kills = own.count
+        copy.lastKillTimeMs = own.lastTimeMs
+        copy.lastKill = own.last.flatMap { $0.uid == peerUID ? $0 : nil }
         return copy
     }
 

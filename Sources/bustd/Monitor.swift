@@ -605,7 +605,7 @@ final class Monitor {
             if ready < 0 { return }  // a signal
             if ready == 0 { continue }  // the interval is over (checked above)
             if let events, events.handle(descriptors[1...]) {
-                if events.statusWanted { events.answerStatus(statusNow()) }
+                if events.statusWanted { events.answerStatus(statusNow()) { statusBook.kills(ofUser: $0) } }
                 readiness.otherWorkRan(nowMs: bustd_monotonic_ms())
             }
             let trigger = descriptors[0].revents

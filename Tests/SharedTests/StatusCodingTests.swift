@@ -80,15 +80,21 @@ import Testing
 
     @Test func aUserSeesOnlyItsOwnProcessesAndRootOrTheGroupAll() {
         let status = Self.status(candidateUID: 1000, killUID: 1002)
-        let own = status.visible(to: 1000, seesAll: false)
+        let ownKill = DaemonStatus.LastKill(pid: 77, uid: 1000, processName: Array("mine".utf8), signal: "SIGKILL")
+        let own = status.visible(to: 1000, seesAll: false, own: .init(count: 1, lastTimeMs: 5, last: ownKill))
         #expect(own.scope == .ownUID && own.peerUID == 1000)
         #expect(own.candidate == status.candidate, "its own process")
-        #expect(own.lastKill == nil && own.lastKillTimeMs == status.lastKillTimeMs, "another user's kill: when, not whom")
-        let other = status.visible(to: 1001, seesAll: false)
-        #expect(other.candidate == nil && other.lastKill == nil)
-        #expect(other.figures == status.figures && other.thresholds == status.thresholds && other.kills == 2)
+        #expect(own.kills == 1 && own.lastKillTimeMs == 5 && own.lastKill == ownKill, "its own kills, not the totals")
+        let other = status.visible(to: 1001, seesAll: false, own: .init())
+        #expect(other.candidate == nil && other.lastKill == nil && other.lastKillTimeMs == nil && other.kills == 0)
+        #expect(other.figures == status.figures && other.thresholds == status.thresholds)
+        #expect(other.warnings == 5 && other.kernelOOMKills == 1, "public events, public counts")
         #expect(!other.encodeLine().contains("evil") && !other.encodeLine().contains("chrome"))
-        let group = status.visible(to: 1001, seesAll: true)
+        // A record handed over by mistake for another uid still names no one else's process.
+        let mixedUp = status.visible(to: 1001, seesAll: false, own: .init(count: 1, lastTimeMs: 5, last: ownKill))
+        #expect(mixedUp.lastKill == nil)
+        let group = status.visible(to: 1001, seesAll: true, own: .init())
         #expect(group.scope == .all && group.candidate == status.candidate && group.lastKill == status.lastKill)
+        #expect(group.kills == 2 && group.lastKillTimeMs == status.lastKillTimeMs)
     }
 }

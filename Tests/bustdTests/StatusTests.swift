@@ -65,8 +65,8 @@ import Testing
                 poll interval     1 s
                 forecast          a threshold crossed in about 1.5 s
                 first candidate   pid 4242 (uid 1000) "bad\\nname\\u001b[2J", RSS 1.1 GiB
-                since start       1 would-be kill, 2 warnings, 0 kernel OOM kills
-                last kill         3 min ago (not one of your processes)
+                since start       1 would-be kill of your processes, 2 warnings, 0 kernel OOM kills
+                last kill         3 min ago (process not shown)
 
                 """)
         var none = status
@@ -78,7 +78,43 @@ import Testing
         let plain = statusText(none, nowMs: 0)
         #expect(plain.contains("first candidate   none among your processes (you see only your own)"))
         #expect(plain.contains("free swap         no swap") && plain.contains("not available (no PSI)"))
-        #expect(plain.contains("last kill         none") && !plain.contains("forecast"))
+        #expect(plain.contains("last kill         none of your processes") && !plain.contains("forecast"))
+        var root = none
+        root.scope = .all
+        #expect(statusText(root, nowMs: 0).contains("since start       1 would-be kill, 2 warnings"))
+        #expect(statusText(root, nowMs: 0).contains("first candidate   none\n"))
+    }
+
+    @Test func bookCountsKillsInAllAndPerUser() {
+        var book = StatusBook(startedMs: 0)
+        func kill(_ pid: Int32, _ uid: UInt32) -> Event.Payload {
+            .kill(
+                Event.Kill(
+                    pid: pid, uid: uid, userName: nil, processName: Array("p\(pid)".utf8), commandLine: [],
+                    executablePath: nil, rssKiB: 1, swapKiB: 0, oomScore: 0, oomScoreAdj: 0, signal: "SIGTERM",
+                    rule: .lowMemory, figures: Event.Figures(availablePercent: 0, swapFreePercent: 0),
+                    thresholds: Event.Thresholds(
+                        memoryTerminatePercent: 0, memoryKillPercent: 0, swapTerminatePercent: 0, swapKillPercent: 0,
+                        pressureCutoffPercent: 0), dryRun: false))
+        }
+        book.note(kill(10, 1000))
+        book.note(kill(11, 1001))
+        book.note(kill(12, 1000))
+        book.note(
+            .warning(
+                Event.Warning(
+                    figures: .init(availablePercent: 0, swapFreePercent: 0),
+                    thresholds: .init(
+                        memoryTerminatePercent: 0, memoryKillPercent: 0, swapTerminatePercent: 0, swapKillPercent: 0,
+                        pressureCutoffPercent: 0), victim: nil)))
+        book.note(.kernelOOM(Event.KernelOOM(count: 3, source: .vmstat)))
+        #expect(book.kills == 3 && book.warnings == 1 && book.kernelOOMKills == 3 && book.lastKill?.pid == 12)
+        #expect(book.kills(ofUser: 1000).count == 2 && book.kills(ofUser: 1000).last?.pid == 12)
+        #expect(book.kills(ofUser: 1001).count == 1 && book.kills(ofUser: 1001).last?.pid == 11)
+        #expect(book.kills(ofUser: 1002) == DaemonStatus.UserKills())
+        // Bounded: the users killed longest ago are forgotten first.
+        for uid in UInt32(2000)..<UInt32(2000 + StatusBook.usersKept) { book.note(kill(1, uid)) }
+        #expect(book.kills(ofUser: 1001).count == 0 && book.kills(ofUser: 2000).count == 1)
     }
 
     @Test func durations() {

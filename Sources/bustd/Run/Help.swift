@@ -143,10 +143,10 @@ let helpText = """
     cutoff, the poll interval, the forecast when memory is near a threshold,
     the process that would go first, kills, warnings and kernel OOM kills
     since start, the last kill, uptime and version. --json prints the same as
-    one JSON object. It needs no root: other users' processes are left out for
-    anyone but root and --socket-group members. It waits at most 2 s and exits
-    1 when no daemon answers. Each connection may ask 4 times at once, then 4
-    times a second.
+    one JSON object. It needs no root: for anyone but root and --socket-group
+    members, other users' processes (as candidate, kills and last kill) are
+    left out. It waits at most 2 s and exits 1 when no daemon answers. Each
+    connection may ask 4 times at once, then 4 times a second.
 
     Logging: syslog when daemonized; standard error with journald priority
     prefixes under systemd; plain lines on a terminal.

@@ -353,13 +353,14 @@ final class EventServer {
     }
 
     /// Answers the peers waiting for a status, each with what it may see
-    /// (DaemonStatus.visible): built by the monitor only when asked.
-    func answerStatus(_ status: DaemonStatus) {
+    /// (DaemonStatus.visible, with its user's own kills from killsOf):
+    /// built by the monitor only when asked.
+    func answerStatus(_ status: DaemonStatus, killsOf: (UInt32) -> DaemonStatus.UserKills) {
         statusWanted = false
         for peer in peers where peer.wantsStatus {
             peer.wantsStatus = false
             guard peer.dropReason == nil else { continue }
-            var answer = status.visible(to: peer.uid, seesAll: peer.seesAll)
+            var answer = status.visible(to: peer.uid, seesAll: peer.seesAll, own: killsOf(peer.uid))
             answer.instance = instance
             peer.statusLine = Array(answer.encodeLine().utf8)
             flush(peer)

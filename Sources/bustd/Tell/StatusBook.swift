@@ -13,6 +13,10 @@ struct StatusBook {
     private(set) var kernelOOMKills: UInt64 = 0
     private(set) var lastKillTimeMs: Int64?
     private(set) var lastKill: DaemonStatus.LastKill?
+    /// Per user, for peers that see only their own: the users whose
+    /// processes were killed most recently, at most `usersKept`.
+    private var userKills: [(uid: UInt32, kills: DaemonStatus.UserKills)] = []
+    static let usersKept = 64
     /// The sleep chosen after the latest look.
     var pollIntervalMs = 0
     /// A candidate scanned for an answer, reused for a while: many peers
@@ -29,10 +33,22 @@ struct StatusBook {
             kills += 1
             lastKillTimeMs = bustd_realtime_ms()
             lastKill = DaemonStatus.LastKill(pid: kill.pid, uid: kill.uid, processName: kill.processName, signal: kill.signal)
+            var record = userKills.first { $0.uid == kill.uid }?.kills ?? DaemonStatus.UserKills()
+            record.count += 1
+            record.lastTimeMs = lastKillTimeMs
+            record.last = lastKill
+            userKills.removeAll { $0.uid == kill.uid }
+            if userKills.count >= StatusBook.usersKept { userKills.removeFirst() }
+            userKills.append((kill.uid, record))
         case .warning: warnings += 1
         case .kernelOOM(let oom): kernelOOMKills += oom.count
         case .hello, .killed, .killFailed: break
         }
+    }
+
+    /// One user's kills (none when that user's were never, or long ago, noted).
+    func kills(ofUser uid: UInt32) -> DaemonStatus.UserKills {
+        userKills.first { $0.uid == uid }?.kills ?? DaemonStatus.UserKills()
     }
 
     /// The candidate for an answer: the fresh shortlist's first when there

@@ -37,19 +37,21 @@ func statusText(_ status: DaemonStatus, nowMs: Int64) -> String {
     } else {
         lines.append("first candidate   \(status.scope == .all ? "none" : "none among your processes (you see only your own)")")
     }
+    // A user who sees only its own processes is told only of their kills.
+    let yours = status.scope == .all ? "" : " of your processes"
     let killWord = status.dryRun ? "would-be kill" : "kill"
     lines.append(
-        "since start       \(counted(status.kills, killWord)), \(counted(status.warnings, "warning")), \(counted(status.kernelOOMKills, "kernel OOM kill"))"
+        "since start       \(counted(status.kills, killWord))\(yours), \(counted(status.warnings, "warning")), \(counted(status.kernelOOMKills, "kernel OOM kill"))"
     )
     if let time = status.lastKillTimeMs {
         let ago = "\(formatDuration(max(0, nowMs - time))) ago"
         if let kill = status.lastKill {
             lines.append("last kill         pid \(kill.pid) (uid \(kill.uid)) \(quoted(kill.processName)), \(kill.signal), \(ago)")
         } else {
-            lines.append("last kill         \(ago) (not one of your processes)")
+            lines.append("last kill         \(ago) (process not shown)")
         }
     } else {
-        lines.append("last kill         none")
+        lines.append("last kill         none\(yours)")
     }
     return lines.joined(separator: "\n") + "\n"
 }
