@@ -698,7 +698,19 @@ final class Monitor {
         let excluded = excludedVictims
         let candidate = statusBook.candidate(
             shortlisted: shortlist.isUsable(nowMs: now) ? shortlist.members.first : nil, nowMs: now
-        ) { scanCandidates(excluding: excluded).victim }
+        ) {
+            let scan = scanCandidates(excluding: excluded)
+            // A full scan restarts the /proc listing a scan ahead reads:
+            // it takes that pass's place (as in chooseVictim), or the pass
+            // would end on half a listing.
+            if scanAhead != nil {
+                scanAhead = nil
+                shortlist.refresh(scan, nowMs: now) {
+                    VictimDetails.read($0.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+                }
+            }
+            return scan.victim
+        }
         return statusBook.snapshot(
             memory: memory, figures: figures(memory, pressure: pressureValue), thresholds: eventThresholds(memory),
             pressureMetric: config.pressureMetric, forecastMs: lastForecastMs, candidate: candidate,
