@@ -100,7 +100,7 @@ extension Event.KernelOOM {
 }
 
 extension Event.Figures {
-    fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
+    init(_ fields: LineFields) throws(EventDecodingError) {
         try self.init(
             availablePercent: fields.hundredths("available_percent"),
             swapFreePercent: fields.hundredths("swap_free_percent"),
@@ -110,7 +110,7 @@ extension Event.Figures {
 }
 
 extension Event.Thresholds {
-    fileprivate init(_ fields: LineFields) throws(EventDecodingError) {
+    init(_ fields: LineFields) throws(EventDecodingError) {
         try self.init(
             memoryTerminatePercent: fields.hundredths("memory_terminate_percent"),
             memoryKillPercent: fields.hundredths("memory_kill_percent"),

@@ -96,7 +96,7 @@ extension JSONLineWriter {
         integer("uid", oom.uid)
     }
 
-    fileprivate mutating func write(_ figures: Event.Figures) {
+    mutating func write(_ figures: Event.Figures) {
         hundredths("available_percent", figures.availablePercent)
         hundredths("swap_free_percent", figures.swapFreePercent)
         hundredths("pressure_percent", figures.pressurePercent)
@@ -104,7 +104,7 @@ extension JSONLineWriter {
         integer("swap_free_kib", figures.swapFreeKiB)
     }
 
-    fileprivate mutating func write(_ thresholds: Event.Thresholds) {
+    mutating func write(_ thresholds: Event.Thresholds) {
         hundredths("memory_terminate_percent", thresholds.memoryTerminatePercent)
         hundredths("memory_kill_percent", thresholds.memoryKillPercent)
         hundredths("swap_terminate_percent", thresholds.swapTerminatePercent)

@@ -34,6 +34,8 @@ final class Monitor {
     /// Victims' user names for events: userdb, then the files; remembered
     /// a while, looked up only when an event is composed after the signal.
     private let userNames = UserNameCache()
+    /// Counts and the last kill for `bustd status` (answerStatus).
+    private var statusBook = StatusBook(startedMs: bustd_monotonic_ms())
 
     /// How far MemAvailable can sit below sysinfo's free RAM.
     private var freeRAMReserve: FreeRAMReserve
@@ -107,6 +109,7 @@ final class Monitor {
             var interval = step(nowMs: started)
             if metrics != nil { writeMetricsIfDue(nowMs: bustd_monotonic_ms()) }
             if report != nil { interval = writeReportIfDue(interval: interval) }
+            statusBook.pollIntervalMs = interval
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -618,7 +621,10 @@ final class Monitor {
             let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
             if ready < 0 { return }  // a signal
             if ready == 0 { continue }  // the interval is over (checked above)
-            if let events, events.handle(descriptors[1...]) { readiness.otherWorkRan(nowMs: bustd_monotonic_ms()) }
+            if let events, events.handle(descriptors[1...]) {
+                if events.statusWanted { events.answerStatus(statusNow()) { statusBook.kills(ofUser: $0) } }
+                readiness.otherWorkRan(nowMs: bustd_monotonic_ms())
+            }
             let trigger = descriptors[0].revents
             if trigger & Int16(POLLERR) != 0 {
                 Log.warning("the PSI trigger stopped working (its cgroup was removed?); continuing on the timer")
@@ -714,10 +720,38 @@ final class Monitor {
     private func tell(_ event: Event.Payload) {
         events?.publish(event)
         guard !Log.rehearsing else { return }
+        statusBook.note(event)
         metrics?.note(event)
         if case .kill(let kill) = event {
             serviceStatus?.noteKill(name: kill.processName, pid: kill.pid, dryRun: kill.dryRun, nowMs: bustd_monotonic_ms())
         }
+    }
+
+    /// What `bustd status` shows: built only when a peer asks.
+    private func statusNow() -> DaemonStatus {
+        let now = bustd_monotonic_ms()
+        let memory = readMemory() ?? MemoryStatus(totalKiB: 0, availableKiB: 0, swapTotalKiB: 0, swapFreeKiB: 0)
+        let pressureValue = pressure?.read()?.line(config.pressureMetric).avg10
+        let excluded = excludedVictims
+        let candidate = statusBook.candidate(
+            shortlisted: shortlist.isUsable(nowMs: now) ? shortlist.members.first : nil, nowMs: now
+        ) {
+            let scan = scanCandidates(excluding: excluded)
+            // A full scan restarts the /proc listing a scan ahead reads:
+            // it takes that pass's place (as in chooseVictim), or the pass
+            // would end on half a listing.
+            if scanAhead != nil {
+                scanAhead = nil
+                shortlist.refresh(scan, nowMs: now) {
+                    VictimDetails.read($0.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
+                }
+            }
+            return scan.victim
+        }
+        return statusBook.snapshot(
+            memory: memory, figures: figures(memory, pressure: pressureValue), thresholds: eventThresholds(memory),
+            pressureMetric: config.pressureMetric, forecastMs: lastForecastMs, candidate: candidate,
+            dryRun: options.dryRun, nowMs: now)
     }
 
     private func checkKernelOOM(nowMs: Int64) {

@@ -149,6 +149,9 @@ int bustd_unix_socket_alive(const char *path);
 // hung up first).
 long bustd_varlink_call(const char *path, const char *request, size_t request_length, char *reply, size_t capacity,
                         int timeout_ms);
+// A non-blocking connection to a stream socket at path (`bustd status`);
+// -1 with errno (EAGAIN when the server's backlog is full).
+int bustd_connect_unix(const char *path);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno.
 int bustd_accept(int listen_fd);
 // SO_PEERCRED: the peer's pid, uid and gid as of connect(2).

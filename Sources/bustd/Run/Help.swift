@@ -1,5 +1,6 @@
 let helpText = """
     Usage: bustd [OPTIONS]
+           bustd status [--socket PATH] [--json]
 
     bustd is an early out-of-memory killer. It watches available memory, swap
     and memory pressure (PSI) and, before the kernel's OOM killer would fire and
@@ -138,6 +139,17 @@ let helpText = """
           --version          Print the version and exit.
       -h, --help             Print this help and exit.
 
+    Status: bustd status asks the running daemon, over its event socket (the
+    default one, or --socket PATH), what it sees now: available memory and
+    free swap against each threshold (percent and size), PSI against the
+    cutoff, the poll interval, the forecast when memory is near a threshold,
+    the process that would go first, kills, warnings and kernel OOM kills
+    since start, the last kill, uptime and version. --json prints the same as
+    one JSON object. It needs no root: for anyone but root and --socket-group
+    members, other users' processes (as candidate, kills and last kill) are
+    left out. It waits at most 2 s and exits 1 when no daemon answers. Each
+    connection may ask 4 times at once, then 4 times a second.
+
     Logging: syslog when daemonized; under systemd, records with MESSAGE_ID and
     BUSTD_* fields on journald's native socket (journalctl -u bustd
     BUSTD_KIND=kill), or standard error with journald priority prefixes when
@@ -150,4 +162,5 @@ let helpText = """
       bustd -n --dry-run -V          watch the whole system, kill nothing
       bustd -m 5,2 -s 10 -u 'postgres|/usr/bin/emacs*'
       bustd -m 10 -M 4G -r 60        10 % of RAM but at most 4 GiB; a report a minute
+      bustd status --json | jq .available_percent
     """

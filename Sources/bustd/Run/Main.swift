@@ -32,6 +32,8 @@ struct BustdMain {
             case .version:
                 writeAll(1, "bustd \(bustdVersion)\n")
                 return 0
+            case .status(let command):
+                return command.run()
             case .run(let parsed):
                 options = parsed
             }

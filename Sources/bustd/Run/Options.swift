@@ -74,12 +74,15 @@ enum Command {
     case run(Options)
     case help
     case version
+    /// `bustd status`: ask the running daemon (StatusCommand).
+    case status(StatusCommand)
 }
 
 /// Parses argv (without the program name). Accepts `--flag VALUE`,
 /// `--flag=VALUE` and `-xVALUE`; short flags without values may be bundled.
 func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
     var options = Options()
+    if arguments.first == "status" { return .status(try StatusCommand.parse(Array(arguments.dropFirst()))) }
 
     var arguments = arguments
     var index = 0

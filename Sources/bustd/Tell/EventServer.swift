@@ -32,6 +32,12 @@ final class EventPeer {
     var inputClosed = false
     /// Why it is being dropped; nil while it is healthy.
     var dropReason: String?
+    /// Status requests (StatusRequest.swift): whether one waits for the
+    /// monitor's answer, the answer (or refusal) not yet started on the
+    /// socket, and the peer's rate.
+    var wantsStatus = false
+    var statusLine: [UInt8] = []
+    var statusRate = StatusRateLimit()
 
     init(fd: Int32, pid: Int32, uid: UInt32, seesAll: Bool, nextSequence: UInt64) {
         self.fd = fd
@@ -55,7 +61,8 @@ final class EventServer {
     /// Peers in total, and per user (root is limited by the total only).
     static let maxPeers = 2000
     static let maxPeersPerUser = 64
-    /// A peer writes one request line; more than this gets it dropped.
+    /// A peer writes one request line, and status requests; more than
+    /// this (served status requests aside) gets it dropped.
     static let maxInputBytes = 4096
     static let defaultPath = "/run/bustd/bustd.sock"
 
@@ -69,6 +76,8 @@ final class EventServer {
     /// Peers dropped for misbehaving (not hang-ups), for the metrics file.
     private(set) var peersDropped: UInt64 = 0
     private var logLimiter = PeerLogLimiter()
+    /// Some peer waits for a status: the monitor answers (answerStatus).
+    private(set) var statusWanted = false
 
     /// Creates the socket (and its directory, root-owned 0755), replacing a
     /// stale socket and refusing to start beside a live daemon. As root it
@@ -187,7 +196,8 @@ final class EventServer {
     func appendPollDescriptors(to descriptors: inout [pollfd]) {
         descriptors.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
         for peer in peers {
-            let wantsToWrite = peer.pendingOffset < peer.pending.count || peer.nextSequence < log.nextSequence
+            let wantsToWrite =
+                peer.pendingOffset < peer.pending.count || peer.nextSequence < log.nextSequence || !peer.statusLine.isEmpty
             let input = peer.inputClosed ? Int16(0) : Int16(POLLIN)
             descriptors.append(pollfd(fd: peer.fd, events: input | (wantsToWrite ? Int16(POLLOUT) : 0), revents: 0))
         }
@@ -304,27 +314,65 @@ final class EventServer {
             if error != EAGAIN && error != EINTR { drop(peer, "read failed: \(errorText(error))") }
             return
         }
-        peer.received += count
-        if peer.received > EventServer.maxInputBytes {
-            drop(peer, "it wrote more than \(EventServer.maxInputBytes) bytes (peers only listen)")
-            return
-        }
-        guard !peer.requestHandled else { return }  // peers only listen: ignored
         for byte in buffer[0..<count] {
-            if byte == 0x0A {
-                handleRequest(peer)
+            peer.received += 1
+            if peer.received > EventServer.maxInputBytes {
+                drop(peer, "it wrote more than \(EventServer.maxInputBytes) bytes (peers only listen and ask for the status)")
                 return
             }
-            peer.requestLine.append(byte)
+            guard byte == 0x0A else {
+                if peer.requestLine.count < EventServer.maxInputBytes { peer.requestLine.append(byte) }
+                continue
+            }
+            let line = peer.requestLine
+            peer.requestLine.removeAll(keepingCapacity: true)
+            if case .status? = try? decodeClientRequest(line: line) {
+                askStatus(peer, lineBytes: line.count + 1)
+            } else if !peer.requestHandled {
+                handleRequest(peer, line)
+            }
+            peer.requestHandled = true
         }
+    }
+
+    /// A status request: served unless the peer asks too often. Served
+    /// requests do not count against maxInputBytes; refused ones do, so a
+    /// peer that keeps asking in a loop is dropped in the end.
+    private func askStatus(_ peer: EventPeer, lineBytes: Int) {
+        if let waitMs = peer.statusRate.take(nowMs: bustd_monotonic_ms()) {
+            say(.info, "status requests over rate", uid: peer.uid, "\(peer.name) asks for the status too often; refused")
+            // One line at a time: a refusal not yet sent covers this one too.
+            if peer.statusLine.isEmpty && !peer.wantsStatus {
+                peer.statusLine = Array(StatusRefusal(reason: StatusRefusal.rateLimited, retryAfterMs: waitMs).encodeLine().utf8)
+            }
+            return
+        }
+        peer.received -= lineBytes
+        peer.wantsStatus = true
+        statusWanted = true
+    }
+
+    /// Answers the peers waiting for a status, each with what it may see
+    /// (DaemonStatus.visible, with its user's own kills from killsOf):
+    /// built by the monitor only when asked.
+    func answerStatus(_ status: DaemonStatus, killsOf: (UInt32) -> DaemonStatus.UserKills) {
+        statusWanted = false
+        for peer in peers where peer.wantsStatus {
+            peer.wantsStatus = false
+            guard peer.dropReason == nil else { continue }
+            var answer = status.visible(to: peer.uid, seesAll: peer.seesAll, own: killsOf(peer.uid))
+            answer.instance = instance
+            peer.statusLine = Array(answer.encodeLine().utf8)
+            flush(peer)
+        }
+        removeDroppedPeers()
     }
 
     /// The first line a peer writes may ask for the events it missed:
     /// {"v":1,"type":"subscribe","since":SEQ,"instance":"..."}. Anything
-    /// else is ignored.
-    private func handleRequest(_ peer: EventPeer) {
-        peer.requestHandled = true
-        guard let request = try? decodeSubscribeRequest(line: peer.requestLine),
+    /// else is ignored (but status requests, at any time).
+    private func handleRequest(_ peer: EventPeer, _ line: [UInt8]) {
+        guard case .subscribe(let request)? = try? decodeClientRequest(line: line),
             let since = request.replaysFrom(daemonInstance: instance),
             let oldest = log.oldestSequence
         else { return }
@@ -341,7 +389,6 @@ final class EventServer {
                 .debug, "replaying events", uid: peer.uid,
                 "\(peer.name) asked for events after \(since); replaying from \(resume.visibleBefore + 1)")
         }
-        peer.requestLine = []
         flush(peer)
     }
 
@@ -359,6 +406,11 @@ final class EventServer {
             if peer.pendingOffset >= peer.pending.count {
                 peer.pending.removeAll(keepingCapacity: true)
                 peer.pendingOffset = 0
+                // A status answer goes before the next event.
+                if !peer.statusLine.isEmpty {
+                    swap(&peer.pending, &peer.statusLine)
+                    continue
+                }
                 guard peer.nextSequence < log.nextSequence else { return }
                 guard let event = log.event(peer.nextSequence) else {
                     drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later")
