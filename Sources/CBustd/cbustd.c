@@ -613,7 +613,12 @@ int bustd_spawn_hook(
     return pid;
 }
 
-int bustd_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
+int bustd_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    // Only bustd's end: a hook writing to a non-blocking pipe would fail
+    // with EAGAIN as soon as the pipe fills.
+    return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+}
 
 int bustd_reap(int pid, int *status) {
     int raw = 0;

@@ -158,7 +158,7 @@ int64_t bustd_realtime_ms(void);
 // Returns the child's pid, or -1 with errno (exec's errno when exec failed).
 int bustd_spawn_hook(
     const char *path, const char *args, int arg_count, const char *env, int env_count, int output_fd);
-// pipe2 with O_CLOEXEC | O_NONBLOCK.
+// pipe2 with O_CLOEXEC; the read end (fds[0]) non-blocking.
 int bustd_pipe(int fds[2]);
 // waitpid(pid, WNOHANG): the pid when it exited (status: its exit code, or
 // 128 + the signal that ended it), 0 while it runs, -1 with errno.
