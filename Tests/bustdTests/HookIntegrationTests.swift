@@ -56,10 +56,17 @@ import Testing
         throw HarnessError("the hook wrote no environment to \(file)")
     }
 
+    /// A hook script that writes its environment to record, then END.
+    func recordingScript(_ directory: HookDirectory, _ record: String, tail: String = "") throws -> String {
+        try directory.script(
+            "record",
+            "/usr/bin/env > \(record).new; echo END >> \(record).new; /usr/bin/mv \(record).new \(record)" + tail)
+    }
+
     @Test(.needsRoot) func postKillHookGetsTheVictimInItsEnvironment() throws {
         let directory = try HookDirectory()
         let record = directory.path + "/env.txt"
-        let hook = try directory.script("record", "/usr/bin/env > \(record).new; echo END >> \(record).new; /usr/bin/mv \(record).new \(record); echo recorded; exit 3")
+        let hook = try recordingScript(directory, record, tail: "; echo recorded; exit 3")
         let cgroup = try TestCgroup(memoryLimited: true)
         let hog = try Child.hog("bk-hog", mb: 64, cgroup: cgroup)
         let run = try daemon(cgroup, ["--grace", "10", "--post-kill", hook + " extra-argument"])
@@ -138,7 +145,8 @@ import Testing
         let killed = try run.waitForLine(containing: "still running after 10000 ms", timeout: 20)
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed > 9 && elapsed < 12, "killed after \(elapsed) s")
-        let group = try #require(Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let pidText = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
+        let group = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(killed.contains("process group \(group)"))
         try run.waitForLine(containing: "killed at its 10000 ms timeout")
         #expect(members(ofGroup: group).isEmpty, "the hook's process group outlived its timeout")
@@ -151,7 +159,7 @@ import Testing
     @Test(.needsRoot) func hooksRunInADryRunWithDryRunSet() throws {
         let directory = try HookDirectory()
         let record = directory.path + "/env.txt"
-        let hook = try directory.script("record", "/usr/bin/env > \(record).new; echo END >> \(record).new; /usr/bin/mv \(record).new \(record)")
+        let hook = try recordingScript(directory, record)
         let cgroup = try TestCgroup(memoryLimited: true)
         let hog = try Child.hog("bk-hog", mb: 64, cgroup: cgroup)
         let run = try daemon(cgroup, ["--dry-run", "--post-kill", hook])

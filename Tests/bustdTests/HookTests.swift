@@ -45,7 +45,10 @@ final class HookDirectory {
 
     @Test func optionsParseBothHooks() throws {
         guard case .run(let options) = try parseCommandLine(["--pre-kill", "/usr/bin/true x", "--post-kill=/usr/bin/false"])
-        else { Issue.record("not a run"); return }
+        else {
+            Issue.record("not a run")
+            return
+        }
         #expect(options.preKill?.arguments == ["/usr/bin/true", "x"])
         #expect(options.postKill?.arguments == ["/usr/bin/false"])
     }

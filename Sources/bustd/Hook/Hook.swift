@@ -109,7 +109,8 @@ final class Hook {
             _ = bustd_kill(-current.pid, SIGKILL)
             current.killedAtMs = nowMs
             Log.warning(
-                "\(name) hook \(quoted(command.path)): still running after \(timeoutMs) ms; killed its process group \(current.pid) (SIGKILL)")
+                "\(name) hook \(quoted(command.path)): still running after \(timeoutMs) ms; killed its process group \(current.pid) (SIGKILL)"
+            )
         }
         run = current
     }

@@ -1,10 +1,9 @@
 import CBustd
+import Shared
 
 #if !hasFeature(Embedded)
     import Glibc
 #endif
-
-import Shared
 
 /// The hooks bustd was given: --pre-kill runs before the signal, within a
 /// short fixed window; --post-kill after it, beside the loop.
@@ -66,9 +65,13 @@ extension Hooks {
         var parts: [String] = []
         if let preKill {
             parts.append(
-                "pre-kill hook \(quoted(preKill.command.path)) (before a SIGTERM, at most \(Hooks.preKillWindowMs) ms; not at the SIGKILL threshold)")
+                "pre-kill hook \(quoted(preKill.command.path)) (before a SIGTERM, at most \(Hooks.preKillWindowMs) ms; not at the SIGKILL threshold)"
+            )
         }
-        if let postKill { parts.append("post-kill hook \(quoted(postKill.command.path)) (after the signal, at most \(Hooks.postKillTimeoutMs / 1000) s)") }
+        if let postKill {
+            let limit = Hooks.postKillTimeoutMs / 1000
+            parts.append("post-kill hook \(quoted(postKill.command.path)) (after the signal, at most \(limit) s)")
+        }
         return parts.joined(separator: "; ") + (dryRun ? "; hooks run in the dry run too, with BUSTD_DRY_RUN=1" : "")
     }
 }
