@@ -8,7 +8,10 @@ import Testing
     func daemon(_ cgroup: TestCgroup, _ extra: [String], thresholds: String = "40") throws -> DaemonRun {
         try cgroup.limitSoThatAvailableIs(percent: KillIntegrationTests.leftPercent)
         let pidFile = Harness.privatePath(".pid")
-        return try DaemonRun(["-n", "--scope", cgroup.path, "-m", thresholds, "-s", "100", "--pidfile", pidFile] + extra)
+        // A socket of its own: other bustd test runs on this host use the default.
+        let socket = Harness.privatePath(".sock")
+        return try DaemonRun(
+            ["-n", "--scope", cgroup.path, "-m", thresholds, "-s", "100", "--pidfile", pidFile, "--socket", socket] + extra)
     }
 
     /// "SIGTERM signalled 12 ms after the decision" → 12
