@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <malloc.h>
 #include <sys/auxv.h>
+#include <sys/wait.h>
 
 static int saved_argc;
 static char **saved_argv;
@@ -575,4 +576,82 @@ void __assert_fail(const char *assertion, const char *file, unsigned int line, c
         if (parts[i] != NULL) (void)!write(2, parts[i], strlen(parts[i]));
     }
     abort();
+}
+
+int bustd_spawn_hook(
+    const char *path, const char *args, int arg_count, const char *env, int env_count, int output_fd) {
+    char *argv[65];
+    char *envp[33];
+    if (arg_count < 1 || arg_count > 64 || env_count < 0 || env_count > 32) {
+        errno = E2BIG;
+        return -1;
+    }
+    for (int i = 0; i < arg_count; i++) {
+        argv[i] = (char *)args;
+        args += strlen(args) + 1;
+    }
+    argv[arg_count] = NULL;
+    for (int i = 0; i < env_count; i++) {
+        envp[i] = (char *)env;
+        env += strlen(env) + 1;
+    }
+    envp[env_count] = NULL;
+    // No signal handler may run in the child while it shares our memory.
+    sigset_t all, saved;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &saved);
+    volatile int exec_error = 0;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (int sig = 1; sig < NSIG; sig++) {
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        }
+        setpgid(0, 0);
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd >= 0 && null_fd != 0) {
+            dup2(null_fd, 0);
+            close(null_fd);
+        }
+        dup2(output_fd, 1);
+        dup2(output_fd, 2);
+        int adj = open("/proc/self/oom_score_adj", O_WRONLY);
+        if (adj >= 0) {
+            (void)!write(adj, "0", 1);
+            close(adj);
+        }
+        setpriority(PRIO_PROCESS, 0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+        exec_error = errno;
+        _exit(127);
+    }
+    int spawn_errno = errno;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    if (pid < 0) {
+        errno = spawn_errno;
+        return -1;
+    }
+    if (exec_error != 0) {
+        int status;
+        waitpid(pid, &status, 0);
+        errno = exec_error;
+        return -1;
+    }
+    return pid;
+}
+
+int bustd_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    // Only bustd's end: a hook writing to a non-blocking pipe would fail
+    // with EAGAIN as soon as the pipe fills.
+    return fcntl(fds[0], F_SETFL, O_NONBLOCK);
+}
+
+int bustd_reap(int pid, int *status) {
+    int raw = 0;
+    int result = waitpid(pid, &raw, WNOHANG);
+    if (result > 0) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    return result;
 }

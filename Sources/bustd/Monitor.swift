@@ -29,6 +29,8 @@ final class Monitor {
     var metrics: MetricsFile?
     /// systemd's STATUS= line, when systemd listens ($NOTIFY_SOCKET).
     var serviceStatus: ServiceStatus?
+    /// --pre-kill and --post-kill: nil when neither is given.
+    var hooks: Hooks?
     /// -r: nil when off (the default), so the idle loop has nothing to do for it.
     private var report: PeriodicReport?
     /// Victims' user names for events: userdb, then the files; remembered
@@ -110,6 +112,7 @@ final class Monitor {
             if metrics != nil { writeMetricsIfDue(nowMs: bustd_monotonic_ms()) }
             if report != nil { interval = writeReportIfDue(interval: interval) }
             statusBook.pollIntervalMs = interval
+            if let hooks, hooks.isRunning { hooks.service(nowMs: bustd_monotonic_ms()) }
             // A slow look is worth a trace: where did the time go?
             if Log.verbose, let slow = phases.describeIfSlower(than: Monitor.slowLookMs, nowMs: bustd_monotonic_ms()) {
                 Log.debug("that look took \(slow)")
@@ -117,6 +120,7 @@ final class Monitor {
             sleep(milliseconds: interval)
         }
         for record in dying { closeMembers(record.victim) }
+        hooks?.stop()
     }
 
     /// -r: the report line when it is due; returns the sleep, shortened
@@ -334,11 +338,25 @@ final class Monitor {
             shortlist.cached(victim)
             ?? VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
+        // Hooks: the victim in the environment; never for a rehearsal.
+        let hookEnvironment =
+            hooks != nil && rehearsal == nil
+            ? HookEnvironment.variables(
+                killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: options.dryRun))
+            : nil
+        if let hookEnvironment, let preKill = hooks?.preKill {
+            if decision.urgency == .kill {
+                Log.info("pre-kill hook skipped: memory is at the SIGKILL threshold")
+            } else {
+                preKill.runAndWait(environment: hookEnvironment, windowMs: Hooks.preKillWindowMs)
+            }
+        }
         if options.dryRun && rehearsal == nil {
             let (_, scopeText) = killScope(for: victim)
             say(
                 .notice, "dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)",
                 .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
+            if let hookEnvironment { hooks?.postKill?.start(environment: hookEnvironment, nowMs: bustd_monotonic_ms()) }
             pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
@@ -357,6 +375,7 @@ final class Monitor {
                 Log.debug(
                     "from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults"
                 )
+                if let hookEnvironment { hooks?.postKill?.start(environment: hookEnvironment, nowMs: bustd_monotonic_ms()) }
             },
             memoryAtKillLevel: {
                 guard let now = readMemory() else { return false }
@@ -618,10 +637,17 @@ final class Monitor {
             descriptors.removeAll(keepingCapacity: true)
             descriptors.append(pollfd(fd: pressure?.triggerFD ?? -1, events: Int16(POLLPRI), revents: 0))
             events?.appendPollDescriptors(to: &descriptors)
-            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(remaining))
+            let eventsEnd = descriptors.count
+            var timeout = Int32(remaining)
+            if let hooks, hooks.isRunning {
+                hooks.appendPollDescriptors(to: &descriptors)
+                timeout = hooks.pollTimeout(timeout, nowMs: bustd_monotonic_ms())
+            }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
             if ready < 0 { return }  // a signal
+            if let hooks, hooks.isRunning { hooks.service(nowMs: bustd_monotonic_ms()) }
             if ready == 0 { continue }  // the interval is over (checked above)
-            if let events, events.handle(descriptors[1...]) {
+            if let events, events.handle(descriptors[1..<eventsEnd]) {
                 if events.statusWanted { events.answerStatus(statusNow()) { statusBook.kills(ofUser: $0) } }
                 readiness.otherWorkRan(nowMs: bustd_monotonic_ms())
             }

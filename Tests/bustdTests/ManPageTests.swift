@@ -90,6 +90,7 @@ private func parserKnows(_ option: String) -> Bool {
         "--protect-unit": "x.service", "--prefer": "x", "--avoid": "x", "--scope": "/x",
         "--pidfile": "/x", "--socket": "/x", "--socket-group": "x", "--min-available-size": "1G",
         "--min-swap-size": "1G", "--report": "1", "--metrics-file": "/x",
+        "--pre-kill": "/usr/bin/true", "--post-kill": "/usr/bin/true",
     ]
     let arguments = [option] + (value[option].map { [$0] } ?? [])
     return (try? parseCommandLine(arguments)) != nil

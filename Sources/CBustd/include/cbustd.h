@@ -166,3 +166,18 @@ int64_t bustd_monotonic_us(void);
 // This process's page faults so far (getrusage): minor and major.
 void bustd_page_faults(long *minor, long *major);
 int64_t bustd_realtime_ms(void);
+
+// Hooks (--pre-kill, --post-kill). vfork + execve: the child borrows the
+// daemon's memory until exec, so none of its locked pages are copied. The
+// child gets a process group of its own, default signal dispositions and an
+// empty mask, stdin from /dev/null, stdout and stderr on output_fd, and
+// oom_score_adj 0 and nice 0: bustd's own protection is not inherited.
+// args and env are NUL-separated strings (at most 64 and 32 of them).
+// Returns the child's pid, or -1 with errno (exec's errno when exec failed).
+int bustd_spawn_hook(
+    const char *path, const char *args, int arg_count, const char *env, int env_count, int output_fd);
+// pipe2 with O_CLOEXEC; the read end (fds[0]) non-blocking.
+int bustd_pipe(int fds[2]);
+// waitpid(pid, WNOHANG): the pid when it exited (status: its exit code, or
+// 128 + the signal that ended it), 0 while it runs, -1 with errno.
+int bustd_reap(int pid, int *status);

@@ -130,6 +130,26 @@ let helpText = """
                              replaced atomically after every event and every
                              15 s. Its directory must not be writable by others
                              without the sticky bit.
+          --pre-kill CMD     Run CMD just before a SIGTERM; it gets at most 200 ms,
+                             then its process group is killed (SIGKILL) and the
+                             signal goes out. Not run at the SIGKILL threshold.
+          --post-kill CMD    Run CMD after the signal, beside the loop (never
+                             waited for); killed with its process group after
+                             10 s. One run of each hook at a time: events while
+                             one runs are counted and logged, not queued.
+                             CMD is split at spaces and executed without a shell
+                             (to have one, name it: '/usr/bin/sh /etc/hook.sh'
+                             is your choice to make). Its first word
+                             is an absolute path to a file root owns and alone
+                             may write, in directories root owns and alone may
+                             write (sticky ones above it allowed), or bustd does
+                             not start (status 2). The victim is in the
+                             environment: BUSTD_PID, BUSTD_UID, BUSTD_USER,
+                             BUSTD_NAME, BUSTD_EXE, BUSTD_CMDLINE, BUSTD_RULE,
+                             BUSTD_SIGNAL, BUSTD_RSS_KIB, BUSTD_AVAILABLE_PERCENT,
+                             BUSTD_UNIT (when known); BUSTD_DRY_RUN=1 in a dry
+                             run, where hooks run too. Output (first 10 lines,
+                             2 KiB) and exit status go to the log.
       -r, --report SECONDS   Log available memory and free swap (MiB and
                              percent) and PSI some avg10 every SECONDS, 0.1 to
                              3600 (default 0: off). bustd then wakes at least

@@ -60,6 +60,10 @@ struct Options {
     /// --metrics-file: Prometheus metrics for node_exporter's textfile collector.
     var metricsFile: String?
 
+    /// --pre-kill and --post-kill (Hooks).
+    var preKill: HookCommand?
+    var postKill: HookCommand?
+
     /// The pressure rule acts only while available memory is at or below
     /// this (twice the SIGTERM threshold): stalls with more memory free than
     /// that are page-cache churn, which killing would not cure.
@@ -206,6 +210,9 @@ func parseCommandLine(_ arguments: [String]) throws(OptionError) -> Command {
         case "--socket-group": options.socketGroup = try nonEmpty(try value(), option: argument)
 
         case "--metrics-file": options.metricsFile = try nonEmpty(try value(), option: argument)
+
+        case "--pre-kill": options.preKill = try HookCommand.parse(try value(), option: argument)
+        case "--post-kill": options.postKill = try HookCommand.parse(try value(), option: argument)
 
         default:
             throw OptionError("unknown option \(quotedArgument(argument)) (see --help)")

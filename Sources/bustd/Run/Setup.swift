@@ -71,6 +71,11 @@ final class Setup {
             }
             socketGroup = gid
         }
+        var hooks: Hooks?
+        switch Hooks.open(options) {
+        case .success(let opened): hooks = opened
+        case .failure(let error): return usage(error)
+        }
         if !options.dryRun && geteuid() != 0 {
             return environment("must run as root to kill other users' processes (--dry-run works without root)")
         }
@@ -90,6 +95,7 @@ final class Setup {
             options: options, memoryReader: memoryReader,
             pressure: pressure.availability == .available ? pressure : nil,
             scope: scope, scanner: scanner, killer: killer)
+        monitor.hooks = hooks
         monitor.kernelOOM = scope.map { KernelOOMWatcher.scoped(to: $0.path) } ?? KernelOOMWatcher()
         return .success(
             Setup(
@@ -160,6 +166,7 @@ final class Setup {
             Log.warning("\(other) is running too: two OOM killers race for one emergency and may each take a victim; keep one of them")
         }
         if options.dryRun { Log.notice("dry run: decisions are logged, no signal is sent") }
+        if let hooks = monitor.hooks { Log.info(hooks.describe(dryRun: options.dryRun)) }
         if let server { Log.info("publishing events on \(server.path) (instance \(server.instance))") }
         if monitor.kernelOOM == nil {
             let counter = scope.map { "\($0.path)/memory.events (cgroup v2, memory controller)" } ?? "/proc/vmstat"
