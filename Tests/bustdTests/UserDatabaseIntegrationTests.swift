@@ -100,7 +100,9 @@ import Testing
         print(
             "kill line: SIGTERM signalled \(signalledMs ?? -1) ms after the decision; the lookup gave up \(lookupAfterKillLineMs ?? -1) ms after the kill line"
         )
-        #expect(lookupAfterKillLineMs.map { $0 >= 0 && $0 < Int(UserDatabaseSocket.timeoutMs) + 100 } == true, "\(line)\n\(lookup)")
+        // The timeout plus scheduling slack on a loaded machine: a lookup
+        // without the timeout would wait for the 5 s the test runs.
+        #expect(lookupAfterKillLineMs.map { $0 >= 0 && $0 < Int(UserDatabaseSocket.timeoutMs) + 400 } == true, "\(line)\n\(lookup)")
         #expect(userdb.requests.isEmpty)  // it never accepts
         #expect(run.stop() == 0)
     }

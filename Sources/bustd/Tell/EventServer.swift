@@ -216,7 +216,7 @@ final class EventServer {
             guard entry.fd == peer.fd, entry.revents != 0 else { continue }
             if entry.revents & Int16(POLLIN) != 0 { read(from: peer) }
             if entry.revents & Int16(POLLERR | POLLNVAL) != 0 {
-                drop(peer, "connection error")
+                drop(peer, "connection error", kind: "event peer: connection error")
             } else if entry.revents & Int16(POLLHUP) != 0 && peer.dropReason == nil {
                 drop(peer, nil)
             }
@@ -311,13 +311,15 @@ final class EventServer {
         }
         if count < 0 {
             let error = bustd_errno()
-            if error != EAGAIN && error != EINTR { drop(peer, "read failed: \(errorText(error))") }
+            if error != EAGAIN && error != EINTR { drop(peer, "read failed: \(errorText(error))", kind: "event peer: read failed") }
             return
         }
         for byte in buffer[0..<count] {
             peer.received += 1
             if peer.received > EventServer.maxInputBytes {
-                drop(peer, "it wrote more than \(EventServer.maxInputBytes) bytes (peers only listen and ask for the status)")
+                drop(
+                    peer, "it wrote more than \(EventServer.maxInputBytes) bytes (peers only listen and ask for the status)",
+                    kind: "event peer: wrote too much")
                 return
             }
             guard byte == 0x0A else {
@@ -399,7 +401,7 @@ final class EventServer {
         // when it reads again, so a peer that never reads does not hold its
         // place (and its cursor) for ever.
         if let oldest = log.oldestSequence, peer.nextSequence < oldest {
-            drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later")
+            drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later", kind: "event peer: stopped reading")
             return
         }
         while peer.dropReason == nil {
@@ -413,7 +415,7 @@ final class EventServer {
                 }
                 guard peer.nextSequence < log.nextSequence else { return }
                 guard let event = log.event(peer.nextSequence) else {
-                    drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later")
+                    drop(peer, "it stopped reading and missed events \(peer.nextSequence) and later", kind: "event peer: stopped reading")
                     return
                 }
                 peer.nextSequence += 1
@@ -428,7 +430,9 @@ final class EventServer {
             if count < 0 {
                 let error = bustd_errno()
                 if error == EAGAIN || error == EINTR { return }
-                drop(peer, error == EPIPE || error == ECONNRESET ? nil : "write failed: \(errorText(error))")
+                drop(
+                    peer, error == EPIPE || error == ECONNRESET ? nil : "write failed: \(errorText(error))",
+                    kind: "event peer: write failed")
                 return
             }
             peer.pendingOffset += count
@@ -436,12 +440,14 @@ final class EventServer {
     }
 
     /// Marks a peer for removal; a nil reason is an ordinary hang-up.
-    private func drop(_ peer: EventPeer, _ reason: String?) {
+    /// kind: the log limit's key with the uid (PeerLogLimiter), one per
+    /// reason, so one kind of drop cannot hide another's line.
+    private func drop(_ peer: EventPeer, _ reason: String?, kind: StaticString = "event peer disconnected") {
         guard peer.dropReason == nil else { return }
         peer.dropReason = reason ?? ""
         if let reason {
             peersDropped += 1
-            say(.info, "dropping event peer", uid: peer.uid, "dropping \(peer.name): \(reason)")
+            say(.info, kind, uid: peer.uid, "dropping \(peer.name): \(reason)")
         } else {
             say(.debug, "event peer disconnected", uid: peer.uid, "\(peer.name) disconnected")
         }
