@@ -304,7 +304,7 @@ final class DaemonRun {
             process.arguments = ["--reuid", user, "--regid", user, "--clear-groups", Harness.binary] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: Harness.binary)
-            process.arguments = arguments
+            process.arguments = DaemonRun.ownSocket(arguments)
         }
         process.standardOutput = log
         process.standardError = log
@@ -317,6 +317,17 @@ final class DaemonRun {
     deinit {
         stop()
         try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    /// A root daemon given no --socket would take the default
+    /// /run/bustd/bustd.sock, which suites running in parallel (and any
+    /// bustd on the machine) contend for: give it a socket of its own,
+    /// first, so that the arguments after it parse as they would alone.
+    static func ownSocket(_ arguments: [String]) -> [String] {
+        let named = arguments.contains { $0 == "--socket" || $0.hasPrefix("--socket=") }
+        let plain = arguments.first.map { ["status", "--help", "-h", "--version"].contains($0) } ?? false
+        guard getuid() == 0, !named, !plain else { return arguments }
+        return ["--socket", Harness.privatePath(".sock")] + arguments
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
