@@ -338,25 +338,35 @@ final class Monitor {
             shortlist.cached(victim)
             ?? VictimDetails.read(victim.pid, proc: scanner.proc, commandLineLimit: Monitor.commandLineLimit)
         let why = "rule \(decision.rule?.name ?? "?"): \(decision.explanation)"
-        // Hooks: the victim in the environment; never for a rehearsal.
-        let hookEnvironment =
-            hooks != nil && rehearsal == nil
-            ? HookEnvironment.variables(
-                killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: options.dryRun))
-            : nil
-        if let hookEnvironment, let preKill = hooks?.preKill {
+        // Hooks: the victim in the environment; never for a rehearsal. It
+        // is composed before the signal only for a pre-kill hook: the kill
+        // event names the user, and that lookup must not hold up the
+        // signal for a post-kill hook.
+        let withHooks = hooks != nil && rehearsal == nil
+        let hookVariables = {
+            HookEnvironment.variables(
+                self.killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: self.options.dryRun))
+        }
+        var hookEnvironment: [[UInt8]]? = nil
+        if withHooks, let preKill = hooks?.preKill {
             if decision.urgency == .kill {
                 Log.info("pre-kill hook skipped: memory is at the SIGKILL threshold")
             } else {
-                preKill.runAndWait(environment: hookEnvironment, windowMs: Hooks.preKillWindowMs)
+                let environment = hookVariables()
+                hookEnvironment = environment
+                preKill.runAndWait(environment: environment, windowMs: Hooks.preKillWindowMs)
             }
+        }
+        let startPostKill = {
+            guard withHooks, let postKill = self.hooks?.postKill else { return }
+            postKill.start(environment: hookEnvironment ?? hookVariables(), nowMs: bustd_monotonic_ms())
         }
         if options.dryRun && rehearsal == nil {
             let (_, scopeText) = killScope(for: victim)
             say(
                 .notice, "dry run: would kill \(describe(victim, details))\(scopeText); \(why); would send \(decision.urgency.signalName)",
                 .kill(killEvent(victim, details, decision: decision, memory: before, pressure: pressureValue, dryRun: true)))
-            if let hookEnvironment { hooks?.postKill?.start(environment: hookEnvironment, nowMs: bustd_monotonic_ms()) }
+            startPostKill()
             pacing.killUnfinished(nowMs: bustd_monotonic_ms())
             return
         }
@@ -375,7 +385,7 @@ final class Monitor {
                 Log.debug(
                     "from the decision to the signal: \(choice.scanned) processes looked at in \(choice.elapsedMs) ms, \(faultsAfter.minor - faultsBefore.minor) minor and \(faultsAfter.major - faultsBefore.major) major page faults"
                 )
-                if let hookEnvironment { hooks?.postKill?.start(environment: hookEnvironment, nowMs: bustd_monotonic_ms()) }
+                startPostKill()
             },
             memoryAtKillLevel: {
                 guard let now = readMemory() else { return false }
