@@ -429,15 +429,14 @@ void bustd_syslog(int priority, const char *message) {
     }
 }
 
+static int unix_address(const char *path, struct sockaddr_un *address);
+
 int bustd_sd_notify(const char *state) {
     const char *path = getenv("NOTIFY_SOCKET");
     if (path == NULL || path[0] == 0) return 0;
     struct sockaddr_un address;
-    memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
+    if (unix_address(path, &address) != 0) return -1;
     size_t length = strlen(path);
-    if (length >= sizeof address.sun_path) { errno = ENAMETOOLONG; return -1; }
-    memcpy(address.sun_path, path, length);
     if (address.sun_path[0] == '@') address.sun_path[0] = 0; // abstract namespace
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
@@ -455,11 +454,8 @@ int bustd_datagram_socket(void) {
 
 long bustd_send_datagram(int fd, const char *path, const void *bytes, size_t length) {
     struct sockaddr_un address;
-    memset(&address, 0, sizeof address);
-    address.sun_family = AF_UNIX;
+    if (unix_address(path, &address) != 0) return -1;
     size_t pathLength = strlen(path);
-    if (pathLength >= sizeof address.sun_path) { errno = ENAMETOOLONG; return -1; }
-    memcpy(address.sun_path, path, pathLength);
     return (long)sendto(fd, bytes, length, MSG_NOSIGNAL, (struct sockaddr *)&address,
                         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + pathLength));
 }
